@@ -1,0 +1,42 @@
+# Sourced by the other scripts: one build cache and one Python venv (with moto) outside the clone,
+# so a fresh machine installs them once and every later run reuses them.
+set -euo pipefail
+KFO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KFO_CACHE="${KFO_CACHE:-$HOME/.cache/kubectl-failover}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$KFO_CACHE/target}"
+KFO_VENV="${KFO_VENV:-$KFO_CACHE/venv}"
+# Versions the tests were written against; bump deliberately.
+MOTO_SPEC='moto[server]==5.2.1'
+
+ensure_python_tools() {
+  if ! "$KFO_VENV/bin/python" -c 'import moto, boto3' 2>/dev/null \
+     || [ ! -x "$KFO_VENV/bin/moto_server" ]; then
+    echo "==> installing $MOTO_SPEC into $KFO_VENV" >&2
+    python3 -m venv "$KFO_VENV"
+    "$KFO_VENV/bin/pip" install --quiet --disable-pip-version-check "$MOTO_SPEC"
+  fi
+  export MOTO_SERVER="$KFO_VENV/bin/moto_server"
+}
+
+# Prints a free loopback TCP port.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Starts moto_server on a free loopback port; sets MOTO_URL and MOTO_PID, stops it on exit.
+start_moto() {
+  local port
+  port="$(free_port)"
+  "$MOTO_SERVER" -H 127.0.0.1 -p "$port" >"$KFO_CACHE/moto-$port.log" 2>&1 &
+  MOTO_PID=$!
+  trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+  MOTO_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "moto_server did not start on port $port; see $KFO_CACHE/moto-$port.log" >&2
+  return 1
+}

@@ -1,0 +1,20 @@
+//! kubectl-failover: fails applications over between Kubernetes clusters, coordinated through one
+//! DynamoDB table.
+//!
+//! Module map (dependencies point inward):
+//! - [`store`]: the coordination table (trait, memory and DynamoDB backends, setup).
+//! - [`ops`]: use cases shared by the CLI and the terminal UI (status view, history).
+//! - [`cli`]: one file per subcommand: parse, call `ops`, print.
+//! - [`clock`], [`duration`], [`config`], [`error`]: small shared pieces.
+//!
+//! Glossary: a *group* is a FailoverGroup (namespace/name) whose resources move together; the
+//! *owner* is the cluster that is PRIMARY for it; *version* is the CONFIG compare-and-set counter;
+//! the *lock* is the lease an agent holds while it drives a transition.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod duration;
+pub mod error;
+pub mod ops;
+pub mod store;

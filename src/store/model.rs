@@ -1,0 +1,390 @@
+//! The records of the coordination table as Rust values: what a group's CONFIG, each cluster's
+//! heartbeat, the LOCK and a HISTORY entry hold. Key formats live in `dynamodb::schema`.
+
+use crate::duration::GoDuration;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A FailoverGroup's identity inside one operator: its namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GroupId {
+    /// Kubernetes namespace of the FailoverGroup.
+    pub namespace: String,
+    /// Name of the FailoverGroup.
+    pub name: String,
+}
+
+/// Why a group reference, cluster name or operator ID was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} {input:?}: {problem}")]
+pub struct InvalidName {
+    /// Which kind of name it was.
+    pub what: &'static str,
+    /// The rejected text.
+    pub input: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Checks a Kubernetes-style name (namespace, group name, cluster name): it must be usable inside
+/// the table's `#`-separated keys, so `#` and `/` are refused along with empty names.
+pub fn validate_name(what: &'static str, input: &str) -> Result<(), InvalidName> {
+    let bad_char = input
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')));
+    let problem = if input.is_empty() {
+        Some("it is empty".to_string())
+    } else if input.len() > 253 {
+        Some("it is longer than 253 characters".to_string())
+    } else {
+        bad_char
+            .map(|c| format!("character {c:?} is not allowed (use letters, digits, '-', '.', '_')"))
+    };
+    match problem {
+        Some(problem) => Err(InvalidName {
+            what,
+            input: input.to_string(),
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+impl GroupId {
+    /// A group id from a namespace and a name, both validated.
+    pub fn new(namespace: &str, name: &str) -> Result<Self, InvalidName> {
+        validate_name("namespace", namespace)?;
+        validate_name("group name", name)?;
+        Ok(GroupId {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for GroupId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+impl FromStr for GroupId {
+    type Err = InvalidName;
+
+    /// Parses `NAMESPACE/NAME`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once('/') {
+            Some((ns, name)) => GroupId::new(ns, name),
+            None => Err(InvalidName {
+                what: "group",
+                input: s.to_string(),
+                problem: "expected NAMESPACE/NAME (or -n NAMESPACE NAME)".to_string(),
+            }),
+        }
+    }
+}
+
+/// A cluster's overall health as it reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Health {
+    /// Everything the group needs is working.
+    Ok,
+    /// Some components have problems but the application still works.
+    Degraded,
+    /// Critical components do not work.
+    Error,
+}
+
+/// A cluster's role in a group as it last reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ClusterState {
+    /// Serving the application.
+    Primary,
+    /// Passive, ready to take over.
+    Standby,
+    /// Handing the application away (PRIMARY -> STANDBY).
+    Failover,
+    /// Taking the application over (STANDBY -> PRIMARY).
+    Failback,
+}
+
+macro_rules! wire_enum {
+    ($ty:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The value as stored in the table.
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $text),+ }
+            }
+            /// Every value this attribute may hold, for error messages.
+            pub const ALLOWED: &'static [&'static str] = &[$($text),+];
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $ty {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                match s { $($text => Ok($ty::$variant),)+ _ => Err(()) }
+            }
+        }
+    };
+}
+
+wire_enum!(Health { Ok => "OK", Degraded => "DEGRADED", Error => "ERROR" });
+wire_enum!(ClusterState {
+    Primary => "PRIMARY",
+    Standby => "STANDBY",
+    Failover => "FAILOVER",
+    Failback => "FAILBACK",
+});
+
+/// The group's timeouts, stored as Go duration strings under `timeouts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeouts {
+    /// Longest a transition may go without progress before it is rolled back or completed.
+    pub transitory_state: GoDuration,
+    /// How long the PRIMARY may report ERROR before an automatic failover.
+    pub unhealthy_primary: GoDuration,
+    /// How long the PRIMARY's heartbeat may stay unchanged before it is presumed dead.
+    pub heartbeat: GoDuration,
+}
+
+/// Defaults used when a FailoverGroup or a record written by another tool does not say.
+pub mod defaults {
+    use std::time::Duration;
+    /// Default `timeouts.transitoryState`.
+    pub const TRANSITORY_STATE: Duration = Duration::from_secs(300);
+    /// Default `timeouts.unhealthyPrimary`.
+    pub const UNHEALTHY_PRIMARY: Duration = Duration::from_secs(300);
+    /// Default `timeouts.heartbeat`.
+    pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
+    /// Default `heartbeatInterval`.
+    pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            transitory_state: defaults::TRANSITORY_STATE.into(),
+            unhealthy_primary: defaults::UNHEALTHY_PRIMARY.into(),
+            heartbeat: defaults::HEARTBEAT_TIMEOUT.into(),
+        }
+    }
+}
+
+/// Reference to the last failover of a group (`lastFailover`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailoverRef {
+    /// Name of the Failover resource (or the generated name of an automatic one).
+    pub name: String,
+    /// Namespace of the Failover resource.
+    pub namespace: String,
+    /// When the failover happened.
+    pub timestamp: DateTime<Utc>,
+}
+
+/// The CONFIG record: who owns the group, and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupConfig {
+    /// Operator instance that manages the group.
+    #[serde(rename = "operatorID")]
+    pub operator_id: String,
+    /// The group.
+    pub group: GroupId,
+    /// The cluster that is PRIMARY.
+    pub owner_cluster: String,
+    /// The cluster that was PRIMARY before the last ownership change.
+    pub previous_owner: Option<String>,
+    /// Compare-and-set counter; grows by one with every change.
+    pub version: u64,
+    /// Timeouts for automatic failover and stuck transitions.
+    pub timeouts: Timeouts,
+    /// How often each cluster writes its heartbeat.
+    pub heartbeat_interval: GoDuration,
+    /// When the record last changed.
+    pub last_updated: Option<DateTime<Utc>>,
+    /// The last failover.
+    pub last_failover: Option<FailoverRef>,
+    /// Automatic failovers are off while this is true.
+    pub suspended: bool,
+    /// Why automatic failovers are off.
+    pub suspension_reason: Option<String>,
+}
+
+impl GroupConfig {
+    /// A fresh CONFIG owned by `owner`, with default timeouts, at version 1.
+    pub fn new(operator_id: &str, group: GroupId, owner: &str, now: DateTime<Utc>) -> Self {
+        GroupConfig {
+            operator_id: operator_id.to_string(),
+            group,
+            owner_cluster: owner.to_string(),
+            previous_owner: None,
+            version: 1,
+            timeouts: Timeouts::default(),
+            heartbeat_interval: defaults::HEARTBEAT_INTERVAL.into(),
+            last_updated: Some(now),
+            last_failover: None,
+            suspended: false,
+            suspension_reason: None,
+        }
+    }
+}
+
+/// Health of one component of a cluster, as kept in the `components` JSON string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentStatus {
+    /// OK, DEGRADED or ERROR.
+    pub health: Health,
+    /// Details, empty when healthy.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// A `CLUSTER#` record: one cluster's heartbeat and health for one group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterStatus {
+    /// The cluster.
+    pub cluster_name: String,
+    /// Its overall health.
+    pub health: Health,
+    /// Its role as it sees it.
+    pub state: ClusterState,
+    /// When it last wrote this record (its own clock: for display only).
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    /// Grows with every heartbeat; observers judge liveness by its change (extension attribute
+    /// `heartbeatSeq`; absent when written by a tool that does not keep one).
+    pub heartbeat_seq: Option<u64>,
+    /// Per-component health, by component name.
+    pub components: BTreeMap<String, ComponentStatus>,
+}
+
+/// The LOCK record: who drives a transition of the group, until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lock {
+    /// Cluster (agent) holding the lock.
+    pub locked_by: String,
+    /// Why it was taken.
+    pub lock_reason: String,
+    /// When it was first taken.
+    pub acquired_at: Option<DateTime<Utc>>,
+    /// When the lease runs out unless renewed (holder's clock).
+    pub expires_at: DateTime<Utc>,
+    /// Random token that proves ownership of this lease.
+    pub lease_token: String,
+}
+
+/// What a caller asks for when taking or renewing a lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRequest {
+    /// The cluster (agent) that wants the lock.
+    pub holder: String,
+    /// Why, shown to people.
+    pub reason: String,
+    /// How long the lease lasts from `now`.
+    pub lease: Duration,
+    /// The caller's current time.
+    pub now: DateTime<Utc>,
+}
+
+/// Outcome of a finished, failed or rolled-back transition, stored in `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HistoryStatus {
+    /// Ownership moved and the target serves.
+    Success,
+    /// The transition failed.
+    Failed,
+    /// The transition was undone before ownership moved.
+    RolledBack,
+    /// The transition was completed without the source's acknowledgement.
+    ForcedComplete,
+}
+
+wire_enum!(HistoryStatus {
+    Success => "SUCCESS",
+    Failed => "FAILED",
+    RolledBack => "ROLLED_BACK",
+    ForcedComplete => "FORCED_COMPLETE",
+});
+
+/// A `HISTORY#` record: one transition, written once and never changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryRecord {
+    /// Name of the Failover resource, or a generated name for automatic and CLI failovers.
+    pub failover_name: String,
+    /// Cluster that was PRIMARY before.
+    pub source_cluster: String,
+    /// Cluster that was to become PRIMARY.
+    pub target_cluster: String,
+    /// When the transition started; also the record's sort key (with milliseconds).
+    pub start_time: DateTime<Utc>,
+    /// When it ended.
+    pub end_time: Option<DateTime<Utc>>,
+    /// How it ended. Kept as text when another tool wrote a value this tool does not know.
+    pub status: String,
+    /// Why it happened.
+    pub reason: String,
+    /// Seconds the application was not served.
+    pub downtime: Option<u64>,
+    /// Seconds the whole transition took.
+    pub duration: Option<u64>,
+    /// CONSISTENCY or UPTIME (extension attribute `mode`).
+    pub mode: Option<String>,
+    /// True when the controller started it on its own (extension attribute `automatic`).
+    pub automatic: Option<bool>,
+    /// Who asked for it (extension attribute `initiator`).
+    pub initiator: Option<String>,
+}
+
+/// Everything needed to decide about a group, read in one consistent pass (history excluded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupSnapshot {
+    /// The CONFIG record.
+    pub config: GroupConfig,
+    /// Every cluster's heartbeat record, sorted by cluster name.
+    pub clusters: Vec<ClusterStatus>,
+    /// The lock, if one is held (possibly with a lapsed lease).
+    pub lock: Option<Lock>,
+}
+
+/// One cluster's record found through GSI1 `CLUSTER#{name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterMembership {
+    /// The group the cluster takes part in.
+    pub group: GroupId,
+    /// The cluster's record in that group.
+    pub status: ClusterStatus,
+}
+
+/// A page of history, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HistoryPage {
+    /// The records on this page, newest first.
+    pub records: Vec<HistoryRecord>,
+    /// Pass this back to get the next (older) page; `None` on the last page.
+    pub next_page: Option<String>,
+}
+
+/// A listing that skipped records it could not read, so one bad item does not hide the rest.
+#[derive(Debug, Clone, Default)]
+pub struct Listing<T> {
+    /// The records that were read.
+    pub items: Vec<T>,
+    /// One message per record that could not be read, naming the item and the attribute.
+    pub skipped: Vec<String>,
+}
