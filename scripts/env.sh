@@ -15,7 +15,7 @@ ensure_python_tools() {
     python3 -m venv "$KFO_VENV"
     "$KFO_VENV/bin/pip" install --quiet --disable-pip-version-check "$MOTO_SPEC"
   fi
-  export MOTO_SERVER="$KFO_VENV/bin/moto_server"
+  export KFO_MOTO_PYTHON="$KFO_VENV/bin/python"
 }
 
 # Prints a free loopback TCP port.
@@ -23,11 +23,13 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Starts moto_server on a free loopback port; sets MOTO_URL and MOTO_PID, stops it on exit.
+# Starts moto's server on a free loopback port (requests serialized, see
+# tests/support/moto_linearizable.py); sets MOTO_URL and MOTO_PID, stops it on exit.
 start_moto() {
   local port
   port="$(free_port)"
-  "$MOTO_SERVER" -H 127.0.0.1 -p "$port" >"$KFO_CACHE/moto-$port.log" 2>&1 &
+  "$KFO_MOTO_PYTHON" "$KFO_ROOT/tests/support/moto_linearizable.py" -H 127.0.0.1 -p "$port" \
+    >"$KFO_CACHE/moto-$port.log" 2>&1 &
   MOTO_PID=$!
   trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
   MOTO_URL="http://127.0.0.1:$port"

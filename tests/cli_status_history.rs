@@ -71,6 +71,8 @@ async fn seed_through_the_store(store: &DynamoStore) {
             last_heartbeat: Some(now),
             heartbeat_seq: Some(5),
             components: BTreeMap::new(),
+            ack: None,
+            fenced: false,
         };
         store.put_cluster_status(OP, &id, &status).await.unwrap();
     }

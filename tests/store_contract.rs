@@ -46,6 +46,8 @@ fn heartbeat(cluster: &str, seq: u64, health: Health, at: DateTime<Utc>) -> Clus
         last_heartbeat: Some(at),
         heartbeat_seq: Some(seq),
         components,
+        ack: None,
+        fenced: false,
     }
 }
 
@@ -546,7 +548,7 @@ fn flip_to_b(cfg: &GroupConfig, lock: &Lock, at: DateTime<Utc>) -> FlipRequest {
         expected_version: cfg.version,
         lease_token: lock.lease_token.clone(),
         new_config: next,
-        history: history("cluster-a", "cluster-b", at),
+        history: Some(history("cluster-a", "cluster-b", at)),
     }
 }
 
@@ -568,7 +570,7 @@ async fn the_ownership_flip_writes_config_and_history_together(store: &dyn Coord
         "the flip leaves the lock to its holder to release"
     );
     let page = store.history(OP, &gid("web"), 10, None).await.unwrap();
-    assert_eq!(page.records, vec![req.history]);
+    assert_eq!(page.records, req.history.into_iter().collect::<Vec<_>>());
 }
 
 async fn the_flip_is_cancelled_and_writes_nothing_when_config_changed(
@@ -691,30 +693,149 @@ async fn of_many_concurrent_lock_attempts_exactly_one_wins(store: &dyn Coordinat
 async fn of_many_concurrent_compare_and_sets_on_one_version_exactly_one_applies(
     store: &dyn CoordinationStore,
 ) {
+    let mut cfg = created(store, &config("web", "cluster-a")).await;
+    // Several rounds: a store that checks conditions without isolation loses such a race only
+    // sometimes, and one round would let it pass by luck.
+    for round in 0..8 {
+        let candidates: Vec<_> = (0..6)
+            .map(|i| {
+                let mut c = cfg.clone();
+                c.owner_cluster = format!("cluster-{round}-{i}");
+                c
+            })
+            .collect();
+        let outcomes = futures::future::join_all(
+            candidates
+                .iter()
+                .map(|c| store.update_config(cfg.version, c)),
+        )
+        .await;
+        let applied: Vec<_> = outcomes
+            .into_iter()
+            .filter_map(|o| match o.unwrap() {
+                CasOutcome::Applied(c) => Some(c),
+                CasOutcome::Conflict { .. } => None,
+            })
+            .collect();
+        assert_eq!(
+            applied.len(),
+            1,
+            "round {round}: exactly one writer wins, got {applied:?}"
+        );
+        let snap = store.load_group(OP, &gid("web")).await.unwrap().unwrap();
+        assert_eq!(snap.config, applied[0]);
+        cfg = snap.config;
+    }
+}
+
+fn transition(phase: Phase) -> Transition {
+    Transition {
+        id: "fo-web-1".into(),
+        source: "cluster-a".into(),
+        target: "cluster-b".into(),
+        mode: FailoverMode::Consistency,
+        force: false,
+        automatic: false,
+        reason: "planned maintenance".into(),
+        initiator: "alice".into(),
+        phase,
+        requested_at: t0(),
+        source_stopped_at: None,
+    }
+}
+
+async fn a_transition_in_flight_and_the_epoch_round_trip_through_compare_and_set(
+    store: &dyn CoordinationStore,
+) {
     let cfg = created(store, &config("web", "cluster-a")).await;
-    let candidates: Vec<_> = (0..6)
-        .map(|i| {
-            let mut c = cfg.clone();
-            c.owner_cluster = format!("cluster-{i}");
-            c
-        })
-        .collect();
-    let outcomes = futures::future::join_all(
-        candidates
-            .iter()
-            .map(|c| store.update_config(cfg.version, c)),
-    )
-    .await;
-    let applied: Vec<_> = outcomes
-        .into_iter()
-        .filter_map(|o| match o.unwrap() {
-            CasOutcome::Applied(c) => Some(c),
-            CasOutcome::Conflict { .. } => None,
-        })
-        .collect();
-    assert_eq!(applied.len(), 1, "exactly one writer wins, got {applied:?}");
+    let mut next = cfg.clone();
+    next.transition = Some(transition(Phase::SourceDeactivating));
+    let CasOutcome::Applied(applied) = store.update_config(cfg.version, &next).await.unwrap()
+    else {
+        panic!("CAS refused");
+    };
     let snap = store.load_group(OP, &gid("web")).await.unwrap().unwrap();
-    assert_eq!(snap.config, applied[0]);
+    assert_eq!(snap.config, applied);
+    assert_eq!(snap.config.transition, next.transition);
+    assert_eq!(snap.config.epoch, 1);
+    // Clearing the transition removes it for good.
+    let mut done = applied.clone();
+    done.transition = None;
+    done.epoch = applied.version;
+    let CasOutcome::Applied(_) = store.update_config(applied.version, &done).await.unwrap() else {
+        panic!("CAS refused");
+    };
+    let snap = store.load_group(OP, &gid("web")).await.unwrap().unwrap();
+    assert_eq!(snap.config.transition, None);
+    assert_eq!(snap.config.epoch, applied.version);
+}
+
+async fn an_acknowledgement_and_the_fenced_flag_round_trip_in_a_heartbeat(
+    store: &dyn CoordinationStore,
+) {
+    created(store, &config("web", "cluster-a")).await;
+    let mut hb = heartbeat("cluster-a", 9, Health::Ok, t0());
+    hb.ack = Some(TransitionAck {
+        id: "fo-web-1".into(),
+        at: t0(),
+    });
+    hb.fenced = true;
+    store
+        .put_cluster_status(OP, &gid("web"), &hb)
+        .await
+        .unwrap();
+    let snap = store.load_group(OP, &gid("web")).await.unwrap().unwrap();
+    assert_eq!(snap.clusters, vec![hb.clone()]);
+    // A later heartbeat without them clears both.
+    let plain = heartbeat("cluster-a", 10, Health::Ok, t0());
+    store
+        .put_cluster_status(OP, &gid("web"), &plain)
+        .await
+        .unwrap();
+    let snap = store.load_group(OP, &gid("web")).await.unwrap().unwrap();
+    assert_eq!(snap.clusters, vec![plain]);
+}
+
+async fn a_flip_without_history_moves_ownership_and_writes_no_history(
+    store: &dyn CoordinationStore,
+) {
+    let clock = ManualClock::starting_at(t0());
+    let (cfg, lock) = group_with_lock(store, &clock).await;
+    let mut req = flip_to_b(&cfg, &lock, clock.now());
+    req.history = None;
+    req.new_config.transition = Some(transition(Phase::TargetActivating));
+    let FlipOutcome::Committed(committed) = store.flip_ownership(&req).await.unwrap() else {
+        panic!("flip refused");
+    };
+    assert_eq!(committed.owner_cluster, "cluster-b");
+    let snap = store.load_group(OP, &gid("web")).await.unwrap().unwrap();
+    assert_eq!(snap.config, *committed);
+    assert!(
+        store
+            .history(OP, &gid("web"), 10, None)
+            .await
+            .unwrap()
+            .records
+            .is_empty()
+    );
+}
+
+async fn loading_without_the_lock_leaves_it_out_even_when_held(store: &dyn CoordinationStore) {
+    let clock = ManualClock::starting_at(t0());
+    let (cfg, lock) = group_with_lock(store, &clock).await;
+    let without = store
+        .load_group_with(OP, &gid("web"), false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(without.config, cfg);
+    assert_eq!(without.lock, None);
+    let with = store
+        .load_group_with(OP, &gid("web"), true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(with.lock, Some(lock));
 }
 
 // ---------------------------------------------------------------- both backends
@@ -766,4 +887,8 @@ contract!(
     the_flip_is_cancelled_when_the_lock_was_released,
     of_many_concurrent_lock_attempts_exactly_one_wins,
     of_many_concurrent_compare_and_sets_on_one_version_exactly_one_applies,
+    a_transition_in_flight_and_the_epoch_round_trip_through_compare_and_set,
+    an_acknowledgement_and_the_fenced_flag_round_trip_in_a_heartbeat,
+    a_flip_without_history_moves_ownership_and_writes_no_history,
+    loading_without_the_lock_leaves_it_out_even_when_held,
 );

@@ -90,6 +90,7 @@ async fn records_missing_every_optional_attribute_load_with_the_defaults() {
     let snap = f.store.load_group(OP, &gid("bare")).await.unwrap().unwrap();
     let expected = GroupConfig {
         version: 0,
+        epoch: 0,
         last_updated: None,
         ..GroupConfig::new(OP, gid("bare"), "a", Utc::now())
     };

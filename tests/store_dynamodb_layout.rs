@@ -48,6 +48,21 @@ async fn loading_a_group_costs_two_requests_whatever_the_history_length() {
         cost.items_read, 5,
         "CONFIG, 3 clusters and LOCK, no history: {cost:?}"
     );
+
+    // The agents' steady-state read leaves the lock out: one strongly consistent request.
+    let steady = f
+        .store
+        .load_group_with(OP, &g, false)
+        .await
+        .unwrap()
+        .unwrap();
+    let cost = f.store.last_load_cost();
+    println!(
+        "load_group_with(include_lock = false): {} request, {} RCU as moto reports them, {} items read",
+        cost.requests, cost.read_capacity_units, cost.items_read
+    );
+    assert_eq!((steady.clusters.len(), steady.lock), (3, None));
+    assert_eq!((cost.requests, cost.items_read), (1, 4), "{cost:?}");
 }
 
 #[tokio::test]
@@ -230,7 +245,7 @@ async fn a_cancelled_flip_reports_exactly_the_conditions_that_failed() {
                 previous_owner: Some("us-east".into()),
                 ..config.clone()
             },
-            history: history_record("fo", t0()),
+            history: Some(history_record("fo", t0())),
         };
         let outcome = f.store.flip_ownership(&request).await.unwrap();
         assert_eq!(outcome, FlipOutcome::Cancelled(expected), "{case}");

@@ -155,6 +155,8 @@ mod tests {
                     last_heartbeat: Some(t0()),
                     heartbeat_seq: Some(1),
                     components: BTreeMap::new(),
+                    ack: None,
+                    fenced: false,
                 },
             )
             .await

@@ -53,10 +53,11 @@ impl CoordinationStore for MemoryStore {
         "the embedded in-memory store".to_string()
     }
 
-    async fn load_group(
+    async fn load_group_with(
         &self,
         operator_id: &str,
         group: &GroupId,
+        include_lock: bool,
     ) -> Result<Option<GroupSnapshot>, StoreError> {
         let groups = self.lock();
         let Some(g) = groups.get(&key(operator_id, group)) else {
@@ -65,7 +66,7 @@ impl CoordinationStore for MemoryStore {
         Ok(g.config.clone().map(|config| GroupSnapshot {
             config,
             clusters: g.clusters.values().cloned().collect(),
-            lock: g.lock.clone(),
+            lock: g.lock.clone().filter(|_| include_lock),
         }))
     }
 
@@ -308,7 +309,10 @@ impl CoordinationStore for MemoryStore {
         let mut groups = self.lock();
         let cfg = &request.new_config;
         let g = groups.entry(key(&cfg.operator_id, &cfg.group)).or_default();
-        let sk = history_timestamp(request.history.start_time);
+        let sk = request
+            .history
+            .as_ref()
+            .map(|h| history_timestamp(h.start_time));
         let conflict = FlipConflict {
             version_changed: g
                 .config
@@ -318,7 +322,7 @@ impl CoordinationStore for MemoryStore {
                 .lock
                 .as_ref()
                 .is_none_or(|l| l.lease_token != request.lease_token),
-            history_exists: g.history.contains_key(&sk),
+            history_exists: sk.as_ref().is_some_and(|k| g.history.contains_key(k)),
         };
         if conflict != FlipConflict::default() {
             return Ok(FlipOutcome::Cancelled(conflict));
@@ -326,7 +330,9 @@ impl CoordinationStore for MemoryStore {
         let mut next = cfg.clone();
         next.version = request.expected_version + 1;
         g.config = Some(next.clone());
-        g.history.insert(sk, request.history.clone());
+        if let (Some(k), Some(h)) = (sk, &request.history) {
+            g.history.insert(k, h.clone());
+        }
         Ok(FlipOutcome::Committed(Box::new(next)))
     }
 }

@@ -148,7 +148,8 @@ pub enum AppendOutcome {
     AlreadyExists,
 }
 
-/// Everything that must hold for an ownership flip, and what it writes.
+/// Everything that must hold for a guarded CONFIG write (the ownership flip, or the write that
+/// ends a transition), and what it writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlipRequest {
     /// CONFIG version the caller read; the flip fails if it changed.
@@ -157,8 +158,9 @@ pub struct FlipRequest {
     pub lease_token: String,
     /// The CONFIG to write (its `version` is set by the store to `expected_version + 1`).
     pub new_config: GroupConfig,
-    /// The history record to append in the same transaction.
-    pub history: HistoryRecord,
+    /// The history record to append in the same transaction: present when the write ends a
+    /// transition, absent for the ownership flip in its middle.
+    pub history: Option<HistoryRecord>,
 }
 
 /// Which conditions of an ownership flip failed.
@@ -189,13 +191,25 @@ pub trait CoordinationStore: Send + Sync {
     /// A short description of where the data lives, for messages (`dynamodb table X in R`).
     fn describe(&self) -> String;
 
+    /// Reads CONFIG and every `CLUSTER#` record (one request) and, with `include_lock`, the LOCK
+    /// (a second one), all strongly consistent, never history. `None` when the group has no
+    /// CONFIG. Without `include_lock` the snapshot's `lock` is `None` whatever is stored.
+    async fn load_group_with(
+        &self,
+        operator_id: &str,
+        group: &GroupId,
+        include_lock: bool,
+    ) -> Result<Option<GroupSnapshot>, StoreError>;
+
     /// Reads CONFIG, every `CLUSTER#` record and the LOCK with strong consistency, without reading
     /// history. `None` when the group has no CONFIG.
     async fn load_group(
         &self,
         operator_id: &str,
         group: &GroupId,
-    ) -> Result<Option<GroupSnapshot>, StoreError>;
+    ) -> Result<Option<GroupSnapshot>, StoreError> {
+        self.load_group_with(operator_id, group, true).await
+    }
 
     /// Every group of an operator (GSI1 `OPERATOR#{id}`; eventually consistent), sorted.
     async fn list_groups(&self, operator_id: &str) -> Result<Listing<GroupConfig>, StoreError>;
@@ -287,8 +301,9 @@ pub trait CoordinationStore: Send + Sync {
         page: Option<&str>,
     ) -> Result<HistoryPage, StoreError>;
 
-    /// The ownership flip as one atomic write: CONFIG compare-and-set on version, lock token
-    /// check, history append. Either all happen or none.
+    /// The ownership flip (and the end of a transition) as one atomic write: CONFIG
+    /// compare-and-set on version, lock token check, and the history append when given. Either
+    /// all happen or none.
     async fn flip_ownership(&self, request: &FlipRequest) -> Result<FlipOutcome, StoreError>;
 }
 

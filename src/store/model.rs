@@ -219,6 +219,11 @@ pub struct GroupConfig {
     pub suspended: bool,
     /// Why automatic failovers are off.
     pub suspension_reason: Option<String>,
+    /// CONFIG version of the last ownership grant (extension attribute `ownerEpoch`; 0 when never
+    /// granted by this tool). Only grows.
+    pub epoch: u64,
+    /// The transition in flight, if any (extension attribute `transitionInFlight`).
+    pub transition: Option<Transition>,
 }
 
 impl GroupConfig {
@@ -236,8 +241,79 @@ impl GroupConfig {
             last_failover: None,
             suspended: false,
             suspension_reason: None,
+            epoch: 1,
+            transition: None,
         }
     }
+}
+
+/// How a transition trades availability against consistency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FailoverMode {
+    /// Data first: the source stops completely before the target starts.
+    Consistency,
+    /// Availability first: the target starts before the source stops.
+    Uptime,
+}
+
+wire_enum!(FailoverMode { Consistency => "CONSISTENCY", Uptime => "UPTIME" });
+
+/// Where a transition is. Each phase is written to CONFIG before anyone acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Phase {
+    /// Asked for; the target has not taken the lock yet.
+    Requested,
+    /// The source deactivates and then acknowledges.
+    SourceDeactivating,
+    /// The target activates.
+    TargetActivating,
+}
+
+wire_enum!(Phase {
+    Requested => "REQUESTED",
+    SourceDeactivating => "SOURCE_DEACTIVATING",
+    TargetActivating => "TARGET_ACTIVATING",
+});
+
+/// A transition in flight, stored in CONFIG under `transitionInFlight`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transition {
+    /// Unique id; also the history record's `failoverName`.
+    pub id: String,
+    /// Owner when the transition was requested.
+    pub source: String,
+    /// Cluster that is to become the owner.
+    pub target: String,
+    /// CONSISTENCY or UPTIME.
+    pub mode: FailoverMode,
+    /// Do not wait for the source's acknowledgement (once its heartbeat has lapsed).
+    pub force: bool,
+    /// Started by an agent that found the owner dead or failing, not by a person.
+    pub automatic: bool,
+    /// Why, shown in history.
+    pub reason: String,
+    /// Who asked (a user, a Failover resource, or the detecting cluster).
+    pub initiator: String,
+    /// Where it is.
+    pub phase: Phase,
+    /// When it was requested; the history record's `startTime` and sort key.
+    pub requested_at: DateTime<Utc>,
+    /// When the source reported its network off (source's clock; for the downtime shown).
+    pub source_stopped_at: Option<DateTime<Utc>>,
+}
+
+/// A cluster's acknowledgement that it finished its part of a transition (deactivation),
+/// carried in its `CLUSTER#` record under `transitionAck`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransitionAck {
+    /// The transition's id.
+    pub id: String,
+    /// When its network went off (its own clock; display only).
+    pub at: DateTime<Utc>,
 }
 
 /// Health of one component of a cluster, as kept in the `components` JSON string.
@@ -267,6 +343,10 @@ pub struct ClusterStatus {
     pub heartbeat_seq: Option<u64>,
     /// Per-component health, by component name.
     pub components: BTreeMap<String, ComponentStatus>,
+    /// The transition whose deactivation this cluster has finished (extension `transitionAck`).
+    pub ack: Option<TransitionAck>,
+    /// True while the cluster owns the group but has fenced itself (extension `fenced`).
+    pub fenced: bool,
 }
 
 /// The LOCK record: who drives a transition of the group, until when.

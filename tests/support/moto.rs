@@ -1,8 +1,12 @@
-//! A real DynamoDB-compatible server for the tests: moto's `moto_server` on a free loopback port,
-//! started once per test binary and killed when the binary exits. Every test gets its own table.
+//! A real DynamoDB-compatible server for the tests: moto's server on a free loopback port, started
+//! once per test binary and killed when the binary exits. Every test gets its own table.
+//!
+//! moto runs through `moto_linearizable.py` (moto's own `main`, with requests serialized): the
+//! plain threaded `moto_server` lets two concurrent conditional writes on one item both succeed,
+//! which DynamoDB never does.
 //!
 //! `KFO_TEST_DYNAMODB_ENDPOINT` points the tests at a server that is already running instead;
-//! `MOTO_SERVER` names the executable when it is not `moto_server` on PATH.
+//! `KFO_MOTO_PYTHON` names a Python that has moto installed (default `python3`).
 
 #![allow(dead_code)]
 
@@ -38,14 +42,18 @@ fn start() -> Result<String, String> {
     {
         return Ok(url);
     }
-    let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_string());
+    let program = std::env::var("KFO_MOTO_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let launcher = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/moto_linearizable.py"
+    );
     let port = free_port()?;
     let (tx, rx) = std::sync::mpsc::channel();
     // The child is tied to this thread with PR_SET_PDEATHSIG; the thread lives as long as the
     // process, so moto dies with the test binary and no server is left behind.
     std::thread::spawn(move || {
         let mut cmd = Command::new(&program);
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        cmd.args([launcher, "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -63,7 +71,7 @@ fn start() -> Result<String, String> {
             }
             Err(e) => {
                 let _ = tx.send(Err(format!(
-                    "could not run {program:?} ({e}); install it with `pip install 'moto[server]'` or run ./scripts/test.sh"
+                    "could not run {program:?} {launcher} ({e}); set KFO_MOTO_PYTHON to a Python with `moto[server]` installed, or run ./scripts/test.sh"
                 )));
             }
         }

@@ -194,6 +194,8 @@ pub fn cluster_status(name: &str, at: DateTime<Utc>) -> ClusterStatus {
         last_heartbeat: Some(at),
         heartbeat_seq: Some(1),
         components: Default::default(),
+        ack: None,
+        fenced: false,
     }
 }
 

@@ -32,6 +32,8 @@ fn cluster(name: &str, health: Health, state: ClusterState, age: i64, seq: u64) 
         last_heartbeat: Some(ago(age)),
         heartbeat_seq: Some(seq),
         components: BTreeMap::new(),
+        ack: None,
+        fenced: false,
     }
 }
 

@@ -240,6 +240,8 @@ mod tests {
             last_heartbeat: hb.map(at),
             heartbeat_seq: Some(3),
             components: BTreeMap::new(),
+            ack: None,
+            fenced: false,
         }
     }
 

@@ -2,6 +2,8 @@
 //! tools write (extra attributes, missing optional ones, nanosecond timestamps, "3.0" numbers) and
 //! fails with `Malformed` naming the item and attribute otherwise; it never panics.
 
+mod transition;
+
 use super::attrs::{Item, Reader};
 use super::schema::{self, cluster as cl, common, config as cf, history as hi, lock as lk};
 use crate::store::{
@@ -106,6 +108,11 @@ pub fn config_attrs(c: &GroupConfig) -> Attrs {
         (cf::LAST_FAILOVER, last_failover),
         (cf::SUSPENDED, Some(AttributeValue::Bool(c.suspended))),
         (cf::SUSPENSION_REASON, c.suspension_reason.as_deref().map(s)),
+        (schema::transition::EPOCH, Some(n(c.epoch))),
+        (
+            schema::transition::TRANSITION,
+            c.transition.as_ref().map(transition::transition_value),
+        ),
     ]);
     a
 }
@@ -132,6 +139,10 @@ pub fn config_as_stored(c: &GroupConfig) -> GroupConfig {
     c.last_updated = c.last_updated.map(as_stored);
     if let Some(f) = &mut c.last_failover {
         f.timestamp = as_stored(f.timestamp);
+    }
+    if let Some(t) = &mut c.transition {
+        t.requested_at = as_stored(t.requested_at);
+        t.source_stopped_at = t.source_stopped_at.map(as_stored);
     }
     c
 }
@@ -218,6 +229,8 @@ pub fn decode_config(table: &str, item: &Item) -> Result<GroupConfig, StoreError
         last_failover,
         suspended: r.opt_bool(cf::SUSPENDED)?.unwrap_or(false),
         suspension_reason: r.opt_text(cf::SUSPENSION_REASON)?,
+        epoch: r.opt_u64(schema::transition::EPOCH)?.unwrap_or(0),
+        transition: transition::decode_transition(&r)?,
     })
 }
 
@@ -251,6 +264,12 @@ pub fn cluster_attrs(operator_id: &str, group: &GroupId, c: &ClusterStatus) -> A
             Some(s(serde_json::Value::Object(components).to_string())),
         ),
         (cl::HEARTBEAT_SEQ, c.heartbeat_seq.map(n)),
+        (
+            cl::TRANSITION_ACK,
+            c.ack.as_ref().map(transition::ack_value),
+        ),
+        // Written only while true, so records of tools that do not know it stay as they were.
+        (cl::FENCED, c.fenced.then_some(AttributeValue::Bool(true))),
     ]);
     a
 }
@@ -301,6 +320,8 @@ pub fn decode_cluster(table: &str, item: &Item) -> Result<(GroupId, ClusterStatu
         last_heartbeat: r.opt_time(cl::LAST_HEARTBEAT)?,
         heartbeat_seq: r.opt_u64(cl::HEARTBEAT_SEQ)?,
         components,
+        ack: transition::decode_ack(&r)?,
+        fenced: r.opt_bool(cl::FENCED)?.unwrap_or(false),
     };
     Ok((group, status))
 }

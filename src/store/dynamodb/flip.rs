@@ -1,5 +1,6 @@
-//! The ownership flip: one TransactWriteItems of CONFIG compare-and-set, LOCK token check and
-//! HISTORY append, so ownership never moves without the lock and without a history record.
+//! The guarded CONFIG write: one TransactWriteItems of CONFIG compare-and-set, LOCK token check
+//! and (when the write ends a transition) HISTORY append, so ownership never moves without the
+//! lock and a transition never ends without its history record.
 
 use super::errors::store_error;
 use super::expr::Expr;
@@ -63,23 +64,25 @@ impl DynamoStore {
             .build()
             .map_err(built)?;
 
-        let put = Put::builder()
-            .table_name(table)
-            .set_item(Some(codec::history_item(
-                &cfg.operator_id,
-                &cfg.group,
-                &request.history,
-            )))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", schema::PK)
-            .build()
-            .map_err(built)?;
-
-        Ok(vec![
+        let mut items = vec![
             TransactWriteItem::builder().update(update).build(),
             TransactWriteItem::builder().condition_check(check).build(),
-            TransactWriteItem::builder().put(put).build(),
-        ])
+        ];
+        if let Some(history) = &request.history {
+            let put = Put::builder()
+                .table_name(table)
+                .set_item(Some(codec::history_item(
+                    &cfg.operator_id,
+                    &cfg.group,
+                    history,
+                )))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", schema::PK)
+                .build()
+                .map_err(built)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        Ok(items)
     }
 
     pub(super) async fn flip(&self, request: &FlipRequest) -> Result<FlipOutcome, StoreError> {
@@ -171,11 +174,20 @@ impl DynamoStore {
         request: &FlipRequest,
         pk: &str,
     ) -> Result<FlipConflict, StoreError> {
-        let sk = schema::history_sk(&history_timestamp(request.history.start_time));
+        let history_sk = request
+            .history
+            .as_ref()
+            .map(|h| schema::history_sk(&history_timestamp(h.start_time)));
+        let history_read = async {
+            match &history_sk {
+                Some(sk) => self.get_consistent(pk.to_string(), sk).await,
+                None => Ok(None),
+            }
+        };
         let (config, lock, history) = tokio::join!(
             self.get_consistent(pk.to_string(), schema::SK_CONFIG),
             self.get_consistent(pk.to_string(), schema::SK_LOCK),
-            self.get_consistent(pk.to_string(), &sk),
+            history_read,
         );
         let version_changed = match config? {
             Some(item) => {

@@ -102,12 +102,13 @@ impl CoordinationStore for DynamoStore {
         )
     }
 
-    async fn load_group(
+    async fn load_group_with(
         &self,
         operator_id: &str,
         group: &GroupId,
+        include_lock: bool,
     ) -> Result<Option<GroupSnapshot>, StoreError> {
-        self.load(operator_id, group).await
+        self.load(operator_id, group, include_lock).await
     }
 
     async fn list_groups(&self, operator_id: &str) -> Result<Listing<GroupConfig>, StoreError> {

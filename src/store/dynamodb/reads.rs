@@ -34,11 +34,19 @@ impl DynamoStore {
         &self,
         operator_id: &str,
         group: &GroupId,
+        include_lock: bool,
     ) -> Result<Option<GroupSnapshot>, StoreError> {
         let pk = schema::group_pk(operator_id, group);
+        let lock_read = async {
+            if include_lock {
+                self.get_lock(&pk).await
+            } else {
+                Ok((None, LoadCost::default()))
+            }
+        };
         // Both requests at once: the snapshot is only as fresh as the slower of them, and neither
         // depends on the other.
-        let (records, lock) = tokio::join!(self.query_group(&pk), self.get_lock(&pk));
+        let (records, lock) = tokio::join!(self.query_group(&pk), lock_read);
         let (records, query_cost) = records?;
         let (lock, lock_cost) = lock?;
         self.record_load_cost(LoadCost {

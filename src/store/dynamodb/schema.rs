@@ -88,6 +88,46 @@ pub mod cluster {
     pub const COMPONENTS: &str = "components";
     /// Extension (N): grows with every heartbeat.
     pub const HEARTBEAT_SEQ: &str = "heartbeatSeq";
+    /// Extension (M `{id, at}`): the transition whose deactivation this cluster finished.
+    pub const TRANSITION_ACK: &str = "transitionAck";
+    /// Extension (M key): the acknowledged transition's id.
+    pub const ACK_ID: &str = "id";
+    /// Extension (M key): when the cluster's network went off.
+    pub const ACK_AT: &str = "at";
+    /// Extension (BOOL): the owner has fenced itself.
+    pub const FENCED: &str = "fenced";
+}
+
+/// CONFIG extension attributes for transitions (a map under `transitionInFlight`). The names are
+/// deliberately specific: generic ones (`transition`, `epoch`) could collide with attributes other
+/// tools add to CONFIG.
+pub mod transition {
+    /// Extension (N): CONFIG version of the last ownership grant.
+    pub const EPOCH: &str = "ownerEpoch";
+    /// Extension (M): the transition in flight.
+    pub const TRANSITION: &str = "transitionInFlight";
+    /// Map key: unique id.
+    pub const ID: &str = "id";
+    /// Map key: owner when requested.
+    pub const SOURCE: &str = "source";
+    /// Map key: cluster to become owner.
+    pub const TARGET: &str = "target";
+    /// Map key: CONSISTENCY or UPTIME.
+    pub const MODE: &str = "mode";
+    /// Map key: skip the source's acknowledgement.
+    pub const FORCE: &str = "force";
+    /// Map key: started by an agent.
+    pub const AUTOMATIC: &str = "automatic";
+    /// Map key: why.
+    pub const REASON: &str = "reason";
+    /// Map key: who asked.
+    pub const INITIATOR: &str = "initiator";
+    /// Map key: REQUESTED, SOURCE_DEACTIVATING or TARGET_ACTIVATING.
+    pub const PHASE: &str = "phase";
+    /// Map key: when requested.
+    pub const REQUESTED_AT: &str = "requestedAt";
+    /// Map key: when the source's network went off.
+    pub const SOURCE_STOPPED_AT: &str = "sourceStoppedAt";
 }
 
 /// LOCK attributes.

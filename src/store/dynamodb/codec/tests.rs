@@ -34,6 +34,8 @@ fn every_record_reads_back_as_it_was_written() {
                 message: "down".into(),
             },
         )]),
+        ack: None,
+        fenced: false,
     };
     let pk = schema::group_pk("op", &group);
     let cluster = item(
