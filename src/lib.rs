@@ -3,6 +3,7 @@
 //!
 //! Module map (dependencies point inward):
 //! - [`store`]: the coordination table (trait, memory and DynamoDB backends, setup).
+//! - [`k8s`]: `ClusterActions`, the only code that changes a cluster; the simulated cluster.
 //! - [`ops`]: use cases shared by the CLI and the terminal UI (status view, history).
 //! - [`cli`]: one file per subcommand: parse, call `ops`, print.
 //! - [`clock`], [`duration`], [`config`], [`error`]: small shared pieces.
@@ -16,5 +17,6 @@ pub mod clock;
 pub mod config;
 pub mod duration;
 pub mod error;
+pub mod k8s;
 pub mod ops;
 pub mod store;

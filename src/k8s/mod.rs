@@ -109,17 +109,26 @@ pub enum ActionError {
         applied: u64,
     },
     /// The cluster's API could not be reached or refused the change.
-    #[error("cluster {cluster} could not apply {action:?} for {group}: {message}")]
+    #[error("cluster {cluster} could not {} for {group}: {message}", describe_operation(*.action))]
     Unavailable {
         /// The cluster.
         cluster: String,
         /// The group.
         group: String,
-        /// The action.
-        action: Action,
+        /// The action, or `None` when a read failed (`health`, `has_volume_replications`): those
+        /// calls reach the same API and fail the same way, but carry no action.
+        action: Option<Action>,
         /// The cause.
         message: String,
     },
+}
+
+/// The verb phrase for an [`ActionError::Unavailable`] message.
+fn describe_operation(action: Option<Action>) -> String {
+    match action {
+        Some(action) => format!("apply {action:?}"),
+        None => "read the status".to_string(),
+    }
 }
 
 /// The only code that mutates a cluster. Every call is idempotent, carries the fencing epoch it was
@@ -129,8 +138,12 @@ pub trait ClusterActions: Send + Sync {
     /// The cluster's name.
     fn cluster_name(&self) -> &str;
     /// Carries out one step for a group (or reports how far it is).
-    async fn apply(&self, group: &GroupId, action: Action, epoch: u64)
-    -> Result<Progress, ActionError>;
+    async fn apply(
+        &self,
+        group: &GroupId,
+        action: Action,
+        epoch: u64,
+    ) -> Result<Progress, ActionError>;
     /// Judges the group's resources from their real status.
     async fn health(&self, group: &GroupId) -> Result<HealthReport, ActionError>;
     /// Whether the group has volume replications (UPTIME is refused for those unless forced).

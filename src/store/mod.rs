@@ -6,6 +6,7 @@
 //! `Held`, ...) instead of an error: a lost race is normal, and the caller decides what it means.
 
 pub mod dynamodb;
+pub mod instrumented;
 pub mod memory;
 pub mod model;
 

@@ -1,0 +1,289 @@
+//! A store decorator that counts requests at the store boundary and can cut its user off from the
+//! store (a network partition), for the demo, the multi-cluster tests and the benchmarks.
+
+use super::*;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Requests made through an [`InstrumentedStore`], by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    /// Strongly consistent reads (a group's CONFIG and CLUSTER# records count one; its LOCK one
+    /// more) and history pages.
+    pub reads: u64,
+    /// GSI1 listings (eventually consistent).
+    pub listings: u64,
+    /// Writes, a transaction counting one.
+    pub writes: u64,
+    /// Requests refused because the store was cut off.
+    pub refused: u64,
+    /// Per operation name.
+    pub by_operation: BTreeMap<&'static str, u64>,
+}
+
+/// Wraps a store; every call is counted, and while partitioned every call fails as unreachable.
+#[derive(Debug)]
+pub struct InstrumentedStore {
+    inner: Arc<dyn CoordinationStore>,
+    label: String,
+    partitioned: AtomicBool,
+    counts: Mutex<RequestCounts>,
+}
+
+impl std::fmt::Debug for dyn CoordinationStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Read(u64),
+    Listing,
+    Write,
+}
+
+impl InstrumentedStore {
+    /// Wraps `inner`; `label` names the user in errors ("cluster-a").
+    pub fn new(inner: Arc<dyn CoordinationStore>, label: &str) -> Self {
+        InstrumentedStore {
+            inner,
+            label: label.to_string(),
+            partitioned: AtomicBool::new(false),
+            counts: Mutex::new(RequestCounts::default()),
+        }
+    }
+
+    /// Cuts the user off from the store (`true`) or reconnects it (`false`).
+    pub fn set_partitioned(&self, partitioned: bool) {
+        self.partitioned.store(partitioned, Ordering::SeqCst);
+    }
+
+    /// Whether the user is cut off.
+    pub fn is_partitioned(&self) -> bool {
+        self.partitioned.load(Ordering::SeqCst)
+    }
+
+    /// The counts so far.
+    pub fn counts(&self) -> RequestCounts {
+        self.lock_counts().clone()
+    }
+
+    /// Sets every count back to zero.
+    pub fn reset_counts(&self) {
+        *self.lock_counts() = RequestCounts::default();
+    }
+
+    fn lock_counts(&self) -> std::sync::MutexGuard<'_, RequestCounts> {
+        // Counters are plain integers updated in one statement: still whole after a panic.
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn admit(&self, operation: &'static str, kind: Kind) -> Result<(), StoreError> {
+        let mut c = self.lock_counts();
+        if self.is_partitioned() {
+            c.refused += 1;
+            return Err(StoreError::Unavailable {
+                operation,
+                table: self.inner.describe(),
+                endpoint: format!("(partition injected for {})", self.label),
+                message: "cut off from the store".to_string(),
+            });
+        }
+        match kind {
+            Kind::Read(n) => c.reads += n,
+            Kind::Listing => c.listings += 1,
+            Kind::Write => c.writes += 1,
+        }
+        *c.by_operation.entry(operation).or_default() += 1;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CoordinationStore for InstrumentedStore {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    async fn load_group_with(
+        &self,
+        operator_id: &str,
+        group: &GroupId,
+        include_lock: bool,
+    ) -> Result<Option<GroupSnapshot>, StoreError> {
+        let requests = if include_lock { 2 } else { 1 };
+        self.admit("load_group", Kind::Read(requests))?;
+        self.inner
+            .load_group_with(operator_id, group, include_lock)
+            .await
+    }
+
+    async fn list_groups(&self, operator_id: &str) -> Result<Listing<GroupConfig>, StoreError> {
+        self.admit("list_groups", Kind::Listing)?;
+        self.inner.list_groups(operator_id).await
+    }
+
+    async fn list_cluster_groups(
+        &self,
+        operator_id: &str,
+        cluster: &str,
+    ) -> Result<Listing<ClusterMembership>, StoreError> {
+        self.admit("list_cluster_groups", Kind::Listing)?;
+        self.inner.list_cluster_groups(operator_id, cluster).await
+    }
+
+    async fn create_config(&self, config: &GroupConfig) -> Result<CreateOutcome, StoreError> {
+        self.admit("create_config", Kind::Write)?;
+        self.inner.create_config(config).await
+    }
+
+    async fn update_config(
+        &self,
+        expected_version: u64,
+        config: &GroupConfig,
+    ) -> Result<CasOutcome, StoreError> {
+        self.admit("update_config", Kind::Write)?;
+        self.inner.update_config(expected_version, config).await
+    }
+
+    async fn put_cluster_status(
+        &self,
+        operator_id: &str,
+        group: &GroupId,
+        status: &ClusterStatus,
+    ) -> Result<(), StoreError> {
+        self.admit("put_cluster_status", Kind::Write)?;
+        self.inner
+            .put_cluster_status(operator_id, group, status)
+            .await
+    }
+
+    async fn delete_cluster_status(
+        &self,
+        operator_id: &str,
+        group: &GroupId,
+        cluster: &str,
+    ) -> Result<(), StoreError> {
+        self.admit("delete_cluster_status", Kind::Write)?;
+        self.inner
+            .delete_cluster_status(operator_id, group, cluster)
+            .await
+    }
+
+    async fn acquire_lock(
+        &self,
+        operator_id: &str,
+        group: &GroupId,
+        request: &LockRequest,
+    ) -> Result<LockOutcome, StoreError> {
+        self.admit("acquire_lock", Kind::Write)?;
+        self.inner.acquire_lock(operator_id, group, request).await
+    }
+
+    async fn take_over_lock(
+        &self,
+        operator_id: &str,
+        group: &GroupId,
+        observed: &Lock,
+        request: &LockRequest,
+    ) -> Result<LockOutcome, StoreError> {
+        self.admit("take_over_lock", Kind::Write)?;
+        self.inner
+            .take_over_lock(operator_id, group, observed, request)
+            .await
+    }
+
+    async fn renew_lock(
+        &self,
+        operator_id: &str,
+        group: &GroupId,
+        lease_token: &str,
+        lease: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.admit("renew_lock", Kind::Write)?;
+        self.inner
+            .renew_lock(operator_id, group, lease_token, lease, now)
+            .await
+    }
+
+    async fn release_lock(
+        &self,
+        operator_id: &str,
+        group: &GroupId,
+        lease_token: &str,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.admit("release_lock", Kind::Write)?;
+        self.inner
+            .release_lock(operator_id, group, lease_token)
+            .await
+    }
+
+    async fn append_history(
+        &self,
+        operator_id: &str,
+        group: &GroupId,
+        record: &HistoryRecord,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.admit("append_history", Kind::Write)?;
+        self.inner.append_history(operator_id, group, record).await
+    }
+
+    async fn history(
+        &self,
+        operator_id: &str,
+        group: &GroupId,
+        limit: usize,
+        page: Option<&str>,
+    ) -> Result<HistoryPage, StoreError> {
+        self.admit("history", Kind::Read(1))?;
+        self.inner.history(operator_id, group, limit, page).await
+    }
+
+    async fn flip_ownership(&self, request: &FlipRequest) -> Result<FlipOutcome, StoreError> {
+        self.admit("flip_ownership", Kind::Write)?;
+        self.inner.flip_ownership(request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    fn gid() -> GroupId {
+        GroupId::new("shop", "web").unwrap()
+    }
+
+    #[tokio::test]
+    async fn requests_are_counted_by_kind_and_operation() {
+        let store = InstrumentedStore::new(Arc::new(MemoryStore::new()), "cluster-a");
+        let cfg = GroupConfig::new("op", gid(), "cluster-a", Utc::now());
+        let _ = store.create_config(&cfg).await.unwrap();
+        let _ = store.load_group_with("op", &gid(), false).await.unwrap();
+        let _ = store.load_group("op", &gid()).await.unwrap();
+        let _ = store.list_groups("op").await.unwrap();
+        let c = store.counts();
+        assert_eq!((c.reads, c.writes, c.listings, c.refused), (3, 1, 1, 0));
+        assert_eq!(c.by_operation.get("load_group"), Some(&2));
+        store.reset_counts();
+        assert_eq!(store.counts(), RequestCounts::default());
+    }
+
+    #[tokio::test]
+    async fn a_partitioned_user_gets_unavailable_and_the_store_is_untouched() {
+        let inner = Arc::new(MemoryStore::new());
+        let store = InstrumentedStore::new(inner.clone(), "cluster-a");
+        store.set_partitioned(true);
+        let cfg = GroupConfig::new("op", gid(), "cluster-a", Utc::now());
+        let err = store.create_config(&cfg).await.unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+        assert!(err.to_string().contains("cluster-a"), "{err}");
+        assert_eq!(inner.load_group("op", &gid()).await.unwrap(), None);
+        assert_eq!(store.counts().refused, 1);
+        store.set_partitioned(false);
+        assert!(store.create_config(&cfg).await.is_ok());
+    }
+}
