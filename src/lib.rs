@@ -3,6 +3,7 @@
 //!
 //! Module map (dependencies point inward):
 //! - [`store`]: the coordination table (trait, memory and DynamoDB backends, setup).
+//! - [`protocol`]: the failover state machine, pure (no I/O, no clock reads).
 //! - [`k8s`]: `ClusterActions`, the only code that changes a cluster; the simulated cluster.
 //! - [`ops`]: use cases shared by the CLI and the terminal UI (status view, history).
 //! - [`cli`]: one file per subcommand: parse, call `ops`, print.
@@ -19,4 +20,5 @@ pub mod duration;
 pub mod error;
 pub mod k8s;
 pub mod ops;
+pub mod protocol;
 pub mod store;

@@ -101,7 +101,7 @@ async fn config_and_cluster_items_carry_exactly_the_gsi1_keys_and_formats_of_the
         ("heartbeat", s("1m")),
     ];
     assert_eq!(config["timeouts"], m(&timeouts));
-    assert_eq!(config["heartbeatInterval"], s("30s"));
+    assert_eq!(config["heartbeatInterval"], s("15s"));
     let cluster = f.get(pk, "CLUSTER#eu-1").await;
     assert_eq!(cluster["GSI1PK"], s("CLUSTER#eu-1"));
     assert_eq!(cluster["GSI1SK"], s("GROUP#shop#web"));

@@ -148,4 +148,18 @@ pub trait ClusterActions: Send + Sync {
     async fn health(&self, group: &GroupId) -> Result<HealthReport, ActionError>;
     /// Whether the group has volume replications (UPTIME is refused for those unless forced).
     async fn has_volume_replications(&self, group: &GroupId) -> Result<bool, ActionError>;
+
+    /// Allows the group's traffic to stay on for at most `lease` from now unless renewed again:
+    /// a watchdog in the cluster takes the traffic off by itself when the lease lapses. The agent
+    /// renews it every tick while its cluster is PRIMARY, with the protocol's serving deadline,
+    /// so a cluster whose agent died stops serving before another cluster may take over (the
+    /// protocol alone cannot switch off a cluster whose agent is gone). Returns whether this
+    /// cluster enforces it; one that does not relies on the agent being restarted in time.
+    async fn renew_serving_lease(
+        &self,
+        _group: &GroupId,
+        _lease: std::time::Duration,
+    ) -> Result<bool, ActionError> {
+        Ok(false)
+    }
 }

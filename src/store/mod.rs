@@ -151,7 +151,7 @@ pub enum AppendOutcome {
 
 /// Everything that must hold for a guarded CONFIG write (the ownership flip, or the write that
 /// ends a transition), and what it writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FlipRequest {
     /// CONFIG version the caller read; the flip fails if it changed.
     pub expected_version: u64,

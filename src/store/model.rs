@@ -147,7 +147,7 @@ wire_enum!(ClusterState {
 });
 
 /// The group's timeouts, stored as Go duration strings under `timeouts`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Timeouts {
     /// Longest a transition may go without progress before it is rolled back or completed.
@@ -168,7 +168,8 @@ pub mod defaults {
     /// Default `timeouts.heartbeat`.
     pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
     /// Default `heartbeatInterval`.
-    pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
+    /// (15s: the protocol requires `timeouts.heartbeat >= 4 * heartbeatInterval`.)
+    pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 }
 
 impl Default for Timeouts {
@@ -182,7 +183,7 @@ impl Default for Timeouts {
 }
 
 /// Reference to the last failover of a group (`lastFailover`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FailoverRef {
     /// Name of the Failover resource (or the generated name of an automatic one).
     pub name: String,
@@ -193,7 +194,7 @@ pub struct FailoverRef {
 }
 
 /// The CONFIG record: who owns the group, and its settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupConfig {
     /// Operator instance that manages the group.
@@ -278,7 +279,7 @@ wire_enum!(Phase {
 });
 
 /// A transition in flight, stored in CONFIG under `transitionInFlight`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transition {
     /// Unique id; also the history record's `failoverName`.
@@ -307,7 +308,7 @@ pub struct Transition {
 
 /// A cluster's acknowledgement that it finished its part of a transition (deactivation),
 /// carried in its `CLUSTER#` record under `transitionAck`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransitionAck {
     /// The transition's id.
@@ -317,7 +318,7 @@ pub struct TransitionAck {
 }
 
 /// Health of one component of a cluster, as kept in the `components` JSON string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ComponentStatus {
     /// OK, DEGRADED or ERROR.
     pub health: Health,
@@ -327,7 +328,7 @@ pub struct ComponentStatus {
 }
 
 /// A `CLUSTER#` record: one cluster's heartbeat and health for one group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterStatus {
     /// The cluster.
@@ -350,7 +351,7 @@ pub struct ClusterStatus {
 }
 
 /// The LOCK record: who drives a transition of the group, until when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Lock {
     /// Cluster (agent) holding the lock.
@@ -366,7 +367,7 @@ pub struct Lock {
 }
 
 /// What a caller asks for when taking or renewing a lock.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LockRequest {
     /// The cluster (agent) that wants the lock.
     pub holder: String,
@@ -400,7 +401,7 @@ wire_enum!(HistoryStatus {
 });
 
 /// A `HISTORY#` record: one transition, written once and never changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryRecord {
     /// Name of the Failover resource, or a generated name for automatic and CLI failovers.
@@ -430,7 +431,7 @@ pub struct HistoryRecord {
 }
 
 /// Everything needed to decide about a group, read in one consistent pass (history excluded).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupSnapshot {
     /// The CONFIG record.
@@ -442,7 +443,7 @@ pub struct GroupSnapshot {
 }
 
 /// One cluster's record found through GSI1 `CLUSTER#{name}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterMembership {
     /// The group the cluster takes part in.

@@ -150,7 +150,7 @@ async fn one_group_wide_table_adds_timeouts_sequence_and_components() {
         "\
 Group: shop/web   Owner: cluster-a   Previous owner: cluster-b   Version: 7
 Suspended: no   Last failover: fo-20260301 (125m ago)
-Timeouts: heartbeat 1m, unhealthy primary 5m, transitory state 5m   Heartbeat interval: 30s
+Timeouts: heartbeat 1m, unhealthy primary 5m, transitory state 5m   Heartbeat interval: 15s
 Operator: op   Last updated: 2026-03-01T11:50:00Z
 
 CLUSTER     ROLE                        HEALTH     HEARTBEAT     SEQ   LAST-HEARTBEAT         COMPONENTS
@@ -216,7 +216,7 @@ async fn many_groups_wide_table_names_the_clusters_that_are_not_healthy() {
         "{text}"
     );
     assert!(
-        lines[1].ends_with("cluster-b        cluster-b,cluster-c   1m                  30s"),
+        lines[1].ends_with("cluster-b        cluster-b,cluster-c   1m                  15s"),
         "{text}"
     );
 }
@@ -245,7 +245,7 @@ async fn one_group_json_is_the_full_view_with_camel_case_keys_and_numeric_ages()
     assert_eq!(doc["version"], 7);
     assert_eq!(doc["suspended"], false);
     assert_eq!(doc["timeouts"]["heartbeat"], "1m");
-    assert_eq!(doc["heartbeatInterval"], "30s");
+    assert_eq!(doc["heartbeatInterval"], "15s");
     assert_eq!(doc["lastFailover"]["ageSeconds"], 7500);
     assert_eq!(doc["lastFailover"]["timestamp"], "2026-03-01T09:55:00Z");
     assert_eq!(doc["observedAt"], "2026-03-01T12:00:00Z");

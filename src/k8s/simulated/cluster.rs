@@ -137,12 +137,34 @@ impl SimulatedCluster {
     /// is the test's view, not the controller's). `None` if the cluster lacks the group.
     pub fn snapshot(&self, group: &GroupId) -> Option<SimGroupState> {
         let now = self.clock.monotonic();
-        self.lock().groups.get_mut(group).map(|g| g.snapshot(now))
+        let mut inner = self.lock();
+        self.run_watchdog(&mut inner);
+        inner.groups.get_mut(group).map(|g| g.snapshot(now))
     }
 
     /// Whether the cluster serves `group` now (its network annotations are on).
     pub fn is_serving(&self, group: &GroupId) -> bool {
-        self.lock().groups.get(group).is_some_and(|g| g.network_on)
+        let mut inner = self.lock();
+        self.run_watchdog(&mut inner);
+        inner.groups.get(group).is_some_and(|g| g.network_on)
+    }
+
+    /// Lets the cluster's serving watchdog act now: every group whose serving lease lapsed stops
+    /// serving, stamped at the instant it lapsed. Loops that drive simulated time call it often;
+    /// every other call on the cluster runs it first anyway.
+    pub fn watchdog(&self) {
+        let mut inner = self.lock();
+        self.run_watchdog(&mut inner);
+    }
+
+    fn run_watchdog(&self, inner: &mut Inner) {
+        let now = self.clock.monotonic();
+        for (group, g) in inner.groups.iter_mut() {
+            if let Some(lapsed_at) = g.expire_serving_lease(now) {
+                self.log
+                    .record_at(lapsed_at, &self.name, group, EventKind::ServingStopped);
+            }
+        }
     }
 
     fn with_group_mut(
@@ -209,6 +231,7 @@ impl ClusterActions for SimulatedCluster {
     ) -> Result<Progress, ActionError> {
         let now = self.clock.monotonic();
         let mut inner = self.lock();
+        self.run_watchdog(&mut inner);
         let g = self.reachable(&mut inner, group, Some(action))?;
         let applied = g.applied_epoch;
         if epoch < applied {
@@ -239,6 +262,7 @@ impl ClusterActions for SimulatedCluster {
     async fn health(&self, group: &GroupId) -> Result<HealthReport, ActionError> {
         let now = self.clock.monotonic();
         let mut inner = self.lock();
+        self.run_watchdog(&mut inner);
         let g = self.reachable(&mut inner, group, None)?;
         g.settle(now);
         Ok(judge(g, now))
@@ -248,6 +272,19 @@ impl ClusterActions for SimulatedCluster {
         let mut inner = self.lock();
         let g = self.reachable(&mut inner, group, None)?;
         Ok(!g.spec.volume_replications.is_empty())
+    }
+
+    async fn renew_serving_lease(
+        &self,
+        group: &GroupId,
+        lease: std::time::Duration,
+    ) -> Result<bool, ActionError> {
+        let now = self.clock.monotonic();
+        let mut inner = self.lock();
+        self.run_watchdog(&mut inner);
+        let g = self.reachable(&mut inner, group, None)?;
+        g.serving_deadline = Some(now + lease);
+        Ok(true)
     }
 }
 

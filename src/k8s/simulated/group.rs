@@ -154,10 +154,15 @@ pub(super) struct GroupSim {
     pub(super) volumes: Vec<VolumeSim>,
     pub(super) applied_epoch: u64,
     pub(super) overrides: BTreeMap<String, Health>,
+    /// Until when the watchdog lets the network stay on (`None`: not armed).
+    pub(super) serving_deadline: Option<Duration>,
     /// Per step family, whether the timeline last said it was activated, so each completed
     /// change is logged once however often the agent re-applies it.
     announced: [bool; 4],
 }
+
+/// Index of the network step family in `GroupSim::announced`.
+const NETWORK_FAMILY: usize = 3;
 
 impl GroupSim {
     /// A fully deactivated group: replicas 0 (the spec's counts remembered), jobs suspended,
@@ -196,8 +201,23 @@ impl GroupSim {
             volumes,
             applied_epoch: 0,
             overrides: BTreeMap::new(),
+            serving_deadline: None,
             announced: [false; 4],
         }
+    }
+
+    /// The watchdog: once the serving lease has lapsed, the network goes off by itself. Returns
+    /// the instant it lapsed when this call is the one that switched the network off.
+    pub(super) fn expire_serving_lease(&mut self, now: Duration) -> Option<Duration> {
+        let deadline = self.serving_deadline?;
+        if !self.network_on || now < deadline {
+            return None;
+        }
+        self.network_on = false;
+        // The network family is no longer "activated" on the timeline, so the next NetworkOn is
+        // announced again and a later NetworkOff is not announced twice.
+        self.announced[NETWORK_FAMILY] = false;
+        Some(deadline)
     }
 
     /// Brings time-dependent states up to `now`; called before every read or change.
@@ -318,8 +338,8 @@ impl GroupSim {
             Action::ScaleDown => (1, false, EventKind::ScaledDown),
             Action::ResumeJobs => (2, true, EventKind::JobsResumed),
             Action::SuspendJobs => (2, false, EventKind::JobsSuspended),
-            Action::NetworkOn => (3, true, EventKind::ServingStarted),
-            Action::NetworkOff => (3, false, EventKind::ServingStopped),
+            Action::NetworkOn => (NETWORK_FAMILY, true, EventKind::ServingStarted),
+            Action::NetworkOff => (NETWORK_FAMILY, false, EventKind::ServingStopped),
         };
         // The network family changes within the call that asks for it, so its announcements
         // are exactly the serving changes the overlap check needs.

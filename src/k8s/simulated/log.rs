@@ -124,6 +124,24 @@ impl ServingLog {
         let _ = self.inner.live.send(event);
     }
 
+    /// Records an event that happened at `at` (earlier than now, e.g. a serving lease that lapsed
+    /// while nobody looked), keeping the log in time order.
+    pub fn record_at(&self, at: Duration, cluster: &str, group: &GroupId, kind: EventKind) {
+        let mut events = self.lock();
+        let now = self.inner.clock.monotonic();
+        let back = chrono::Duration::from_std(now.saturating_sub(at)).unwrap_or_default();
+        let event = ServingEvent {
+            at,
+            wall: self.inner.clock.now() - back,
+            cluster: cluster.to_string(),
+            group: group.clone(),
+            kind,
+        };
+        let position = events.partition_point(|e| e.at <= at);
+        events.insert(position, event.clone());
+        let _ = self.inner.live.send(event);
+    }
+
     /// Every event so far, in order.
     pub fn events(&self) -> Vec<ServingEvent> {
         self.lock().clone()

@@ -382,3 +382,74 @@ async fn a_back_to_back_hand_over_has_no_overlap_and_correct_intervals() {
     assert_eq!(b_events.first(), Some(&EventKind::VolumesPrimary));
     assert_eq!(b_events.last(), Some(&EventKind::ServingStarted));
 }
+
+#[tokio::test]
+async fn a_lapsed_serving_lease_takes_the_traffic_off_at_the_instant_it_lapsed() {
+    let (clock, log) = clock_and_log();
+    let c = cluster("a", &clock, &log, SimGroupSpec::stateless().instant());
+    assert!(c.renew_serving_lease(&group(), secs(3)).await.unwrap());
+    run(&c, &Action::ACTIVATE, 1).await;
+    assert!(c.is_serving(&group()));
+    // Renewed in time: still serving past the first deadline.
+    clock.advance(secs(2));
+    c.renew_serving_lease(&group(), secs(3)).await.unwrap();
+    clock.advance(secs(2));
+    assert!(c.is_serving(&group()), "renewed at 2s until 5s");
+    // The agent dies: nobody renews, and nobody looks until long after the deadline.
+    clock.advance(secs(10));
+    c.watchdog();
+    assert!(!c.is_serving(&group()));
+    let intervals = log.serving_intervals(&group());
+    assert_eq!(
+        intervals,
+        vec![ServingInterval {
+            cluster: "a".into(),
+            from: Duration::ZERO,
+            to: Some(secs(5))
+        }],
+        "stamped when the lease lapsed, not when the watchdog looked"
+    );
+}
+
+#[tokio::test]
+async fn a_cluster_whose_api_is_unreachable_cannot_renew_and_stops_serving() {
+    let (clock, log) = clock_and_log();
+    let c = cluster("a", &clock, &log, SimGroupSpec::stateless().instant());
+    c.renew_serving_lease(&group(), secs(3)).await.unwrap();
+    run(&c, &Action::ACTIVATE, 1).await;
+    c.set_api_available(false);
+    assert!(c.renew_serving_lease(&group(), secs(3)).await.is_err());
+    clock.advance(secs(4));
+    assert!(!c.is_serving(&group()));
+}
+
+#[tokio::test]
+async fn without_a_lease_the_watchdog_leaves_a_serving_cluster_alone() {
+    let (clock, log) = clock_and_log();
+    let c = cluster("a", &clock, &log, SimGroupSpec::stateless().instant());
+    run(&c, &Action::ACTIVATE, 1).await;
+    clock.advance(secs(3600));
+    c.watchdog();
+    assert!(c.is_serving(&group()));
+    // Serving again after a lapse is announced again, and the stop after it only once.
+    c.renew_serving_lease(&group(), secs(1)).await.unwrap();
+    clock.advance(secs(2));
+    c.watchdog();
+    c.renew_serving_lease(&group(), secs(5)).await.unwrap();
+    run(&c, &[Action::NetworkOn], 1).await;
+    run(&c, &[Action::NetworkOff, Action::NetworkOff], 1).await;
+    let serving: Vec<_> = kinds(&log)
+        .into_iter()
+        .filter(|(_, k)| matches!(k, EventKind::ServingStarted | EventKind::ServingStopped))
+        .map(|(_, k)| k)
+        .collect();
+    assert_eq!(
+        serving,
+        [
+            EventKind::ServingStarted,
+            EventKind::ServingStopped,
+            EventKind::ServingStarted,
+            EventKind::ServingStopped
+        ]
+    );
+}
