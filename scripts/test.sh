@@ -4,4 +4,6 @@
 source "$(dirname "$0")/env.sh"
 cd "$KFO_ROOT"
 ensure_python_tools
-cargo test --all-targets "$@"
+# Plain `cargo test`: lib, binary, integration and doc tests. Not --all-targets, which would also
+# run the real-time benchmark (benches/failover.rs, harness = false) as if it were a test.
+cargo test "$@"

@@ -65,6 +65,10 @@ pub enum Error {
         /// Where it was searched.
         store: String,
     },
+    /// A safety invariant was observed broken (the demo's self-check: two clusters served one
+    /// CONSISTENCY group at once).
+    #[error("invariant broken: {0}")]
+    Invariant(String),
     /// Writing output failed (e.g. a closed pipe).
     #[error("could not write output: {0}")]
     Output(#[from] std::io::Error),
@@ -82,6 +86,7 @@ impl Error {
             Error::Setup(e) => e.exit_code(),
             Error::Usage(_) => ExitCode::Usage,
             Error::GroupNotFound { .. } => ExitCode::NotFound,
+            Error::Invariant(_) => ExitCode::Conflict,
             Error::Output(_) | Error::Internal(_) => ExitCode::Internal,
         }
     }

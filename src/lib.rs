@@ -2,10 +2,13 @@
 //! DynamoDB table.
 //!
 //! Module map (dependencies point inward):
+//! - [`agent`]: the loop around `protocol`: heartbeat, read, step, write, converge the cluster.
 //! - [`store`]: the coordination table (trait, memory and DynamoDB backends, setup).
 //! - [`protocol`]: the failover state machine, pure (no I/O, no clock reads).
+//! - [`crd`]: the FailoverGroup and Failover custom resources (kube derive) and their checks.
 //! - [`k8s`]: `ClusterActions`, the only code that changes a cluster; the simulated cluster.
 //! - [`ops`]: use cases shared by the CLI and the terminal UI (status view, history).
+//! - [`demo`]: the embedded demo: simulated clusters, one agent each, a script, a timeline.
 //! - [`cli`]: one file per subcommand: parse, call `ops`, print.
 //! - [`clock`], [`duration`], [`config`], [`error`]: small shared pieces.
 //!
@@ -13,9 +16,12 @@
 //! *owner* is the cluster that is PRIMARY for it; *version* is the CONFIG compare-and-set counter;
 //! the *lock* is the lease an agent holds while it drives a transition.
 
+pub mod agent;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crd;
+pub mod demo;
 pub mod duration;
 pub mod error;
 pub mod k8s;

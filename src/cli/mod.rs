@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand. Each parses its flags, calls `ops` or the store,
 //! and prints; nothing here decides anything about failover.
 
+pub mod demo;
 pub mod history;
 pub mod output;
 pub mod setup_dynamodb;
@@ -37,6 +38,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Show a group's failovers, newest first.
     History(history::HistoryArgs),
+    /// Run simulated clusters with real agents and fail applications over between them.
+    Demo(demo::DemoArgs),
 }
 
 /// Runs the parsed command line.
@@ -45,6 +48,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::SetupDynamodb(args) => setup_dynamodb::run(&cli.store, args).await,
         Command::Status(args) => status::run(&cli.store, args).await,
         Command::History(args) => history::run(&cli.store, args).await,
+        Command::Demo(args) => demo::run(&cli.store, args).await,
     }
 }
 

@@ -6,6 +6,7 @@
 //! output is reproducible in tests.
 
 pub mod history;
+pub mod promote;
 pub mod status;
 
 use chrono::{DateTime, Utc};

@@ -39,7 +39,7 @@ impl Role {
 
 /// One store write, executed by the agent in order; stop at the first lost race (a `Conflict`,
 /// `Held`, `NotHeld` or `Cancelled` outcome) and step again after the next read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Intent {
     /// `update_config(expected_version, config)`: write a transition request (automatic
     /// failover). Only one concurrent request wins.
@@ -97,7 +97,7 @@ impl Intent {
 }
 
 /// What the agent puts into its next heartbeat record (`state`, `fenced`, `transitionAck`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Report {
     /// PRIMARY / STANDBY, or FAILOVER (source) / FAILBACK (target) during a transition.
     pub state: ClusterState,
@@ -227,7 +227,7 @@ pub enum Note {
 }
 
 /// The outcome of one `step`: apply it, then step again after the next read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[must_use]
 pub struct Decision {
     /// The role to converge the local cluster to.

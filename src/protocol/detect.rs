@@ -106,6 +106,18 @@ pub(crate) fn automatic(
             remaining: timings.cooldown - since,
         });
     }
+    // An agent that (re)started recently cannot know whether a handover happened just before it
+    // started: the cool-down lives in memory. For an unhealthy but living owner it assumes one
+    // did, so a restarted agent cannot fail a group straight back and forth (ping-pong). A dead
+    // owner is not held back: that failover is needed, and a restart must not delay it.
+    if matches!(cause, FailoverCause::Unhealthy { .. }) {
+        let observed = obs.observed_for(local.now);
+        if observed < timings.cooldown {
+            return blocked(Blocked::Cooldown {
+                remaining: timings.cooldown - observed,
+            });
+        }
+    }
     let Some(target) = best_target(snap, obs, policy, timings, local.now) else {
         return blocked(Blocked::NoEligibleTarget);
     };

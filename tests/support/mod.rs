@@ -2,5 +2,6 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod harness;
 pub mod moto;
 pub mod raw;

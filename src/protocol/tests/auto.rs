@@ -63,25 +63,68 @@ fn an_agent_that_just_started_waits_a_full_timeout_even_if_the_owner_is_long_dea
     );
 }
 
-#[test]
-fn an_owner_reporting_error_for_unhealthy_primary_is_failed_over() {
+/// Observations of a group whose clusters all beat every 10s from 0s to `until`, the owner a
+/// reporting ERROR from `error_from` on.
+fn owner_failing(error_from: u64, until: u64) -> (GroupSnapshot, Observations) {
     let mut sn = snap("a", 1);
-    sn.clusters[0].health = Health::Error;
     let mut o = Observations::default();
-    for i in 0..=3u64 {
+    for i in 0..=until / 10 {
+        if i * 10 >= error_from {
+            sn.clusters[0].health = Health::Error;
+        }
         for c in &mut sn.clusters {
             c.heartbeat_seq = Some(i + 2);
         }
         o.observe(&sn, false, s(i * 10));
     }
-    let early = decide(&sn, &o, &facts("b", 29));
+    (sn, o)
+}
+
+#[test]
+fn an_owner_reporting_error_for_unhealthy_primary_is_failed_over() {
+    // Observed for longer than the cool-down (5 x 40s) before the owner starts failing.
+    let (sn, o) = owner_failing(210, 240);
+    let early = decide(&sn, &o, &facts("b", 239));
     assert_eq!(early.writes, vec![]);
-    let d = decide(&sn, &o, &facts("b", 30));
+    let d = decide(&sn, &o, &facts("b", 240));
     let Intent::StartTransition { config, .. } = &d.writes[0] else {
         panic!("{:?}", d.writes)
     };
     let reason = &config.transition.as_ref().unwrap().reason;
     assert!(reason.contains("reported ERROR for 30s"), "{reason}");
+}
+
+#[test]
+fn a_restarted_agent_waits_the_cool_down_before_failing_over_an_unhealthy_owner() {
+    // The agent has only been watching for 30s: a handover may have happened just before it
+    // started, so a failing (but living) owner is not failed over yet — no ping-pong after a
+    // restart.
+    let (sn, o) = owner_failing(0, 30);
+    let d = decide(&sn, &o, &facts("b", 30));
+    assert_eq!(d.writes, vec![]);
+    assert!(
+        d.notes.iter().any(|n| n.to_string().contains("cool-down")),
+        "{:?}",
+        d.notes
+    );
+    let (sn, o) = owner_failing(0, 200);
+    let d = decide(&sn, &o, &facts("b", 200));
+    assert!(
+        matches!(d.writes.as_slice(), [Intent::StartTransition { .. }]),
+        "{:?}",
+        d.writes
+    );
+}
+
+#[test]
+fn a_restarted_agent_still_fails_over_a_dead_owner_after_one_timeout() {
+    let (sn, o) = owner_silent(40);
+    let d = decide(&sn, &o, &facts("b", 40));
+    assert!(
+        matches!(d.writes.as_slice(), [Intent::StartTransition { .. }]),
+        "{:?}",
+        d.writes
+    );
 }
 
 #[test]

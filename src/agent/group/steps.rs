@@ -1,0 +1,174 @@
+//! The parts of a tick that talk to the outside: the heartbeat write, the read (with the
+//! bootstrap of a missing CONFIG), the local facts for `step`, and logging and emitting events.
+
+use super::super::beat;
+use super::super::events::{AgentEvent, AgentEventKind};
+use super::super::report::TickReport;
+use super::GroupAgent;
+use crate::protocol::{LocalFacts, validate_timeouts};
+use crate::store::GroupSnapshot;
+use std::time::Duration;
+
+impl GroupAgent {
+    /// Writes this tick's heartbeat; on success remembers when it was sent.
+    pub(super) async fn heartbeat(&mut self, report: &mut TickReport) {
+        let health = self.cluster.health(&self.spec.group).await;
+        if let Err(e) = &health {
+            report.cluster_error = Some(e.to_string());
+        }
+        let seq = self.heartbeats.next_seq();
+        let wall = self.clock.now();
+        let status = beat::status(
+            &self.me,
+            self.previous.as_ref().map(|d| &d.report),
+            &health,
+            seq,
+            wall,
+        );
+        let sent_at = self.clock.monotonic();
+        let result = self
+            .store
+            .put_cluster_status(&self.spec.bootstrap.operator_id, &self.spec.group, &status)
+            .await;
+        match result {
+            Ok(()) => {
+                let ok_at = self.clock.monotonic();
+                self.heartbeats.log.record(sent_at, ok_at);
+                report.heartbeat_seq = Some(seq);
+            }
+            Err(e) => report.store_error = Some(e.to_string()),
+        }
+    }
+
+    /// Reads the group, creating its CONFIG from the bootstrap first when the table has none.
+    pub(super) async fn read(
+        &mut self,
+        include_lock: bool,
+        report: &mut TickReport,
+    ) -> Option<GroupSnapshot> {
+        let (op, group) = (&self.spec.bootstrap.operator_id, &self.spec.group);
+        let mut created = false;
+        loop {
+            match self.store.load_group_with(op, group, include_lock).await {
+                Ok(Some(snap)) => {
+                    report.version = Some(snap.config.version);
+                    self.version = Some(snap.config.version);
+                    self.phase = snap.config.transition.as_ref().map(|t| t.phase);
+                    // Timeouts the protocol refuses (an interval of 0s, say) must not set the
+                    // pace: keep ticking at the bootstrap's validated interval meanwhile.
+                    self.interval = match validate_timeouts(&snap.config) {
+                        Ok(()) => snap.config.heartbeat_interval.get(),
+                        Err(_) => self.spec.bootstrap.heartbeat_interval.get(),
+                    };
+                    return Some(snap);
+                }
+                Ok(None) if !created => {
+                    let mut config = self.spec.bootstrap.clone();
+                    config.last_updated = Some(self.clock.now());
+                    // AlreadyExists is as good: another cluster bootstrapped it first.
+                    if let Err(e) = self.store.create_config(&config).await {
+                        report.store_error.get_or_insert(e.to_string());
+                        return None;
+                    }
+                    tracing::info!(group = %group, cluster = %self.me, owner = %config.owner_cluster, "created the group's CONFIG from the bootstrap");
+                    created = true;
+                }
+                Ok(None) => {
+                    let message = format!(
+                        "group {group} has no CONFIG in {} even after creating it",
+                        self.store.describe()
+                    );
+                    report.store_error.get_or_insert(message);
+                    return None;
+                }
+                Err(e) => {
+                    report.store_error.get_or_insert(e.to_string());
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// What `step` needs to know about this agent, for a read sent at `read_sent_at`.
+    pub(super) async fn facts(
+        &mut self,
+        snap: &GroupSnapshot,
+        now: Duration,
+        read_sent_at: Duration,
+        report: &mut TickReport,
+    ) -> LocalFacts {
+        // Only the target of a transition needs to know (it refuses an unforced UPTIME when
+        // its cluster has volume replications): ask the cluster then, and once at start.
+        // Unknown counts as "has volumes", which fails an unforced UPTIME rather than risk
+        // splitting the data.
+        let target = snap
+            .config
+            .transition
+            .as_ref()
+            .is_some_and(|t| t.target == self.me);
+        if self.volumes.is_none() || target {
+            match self.cluster.has_volume_replications(&self.spec.group).await {
+                Ok(v) => self.volumes = Some(v),
+                Err(e) => {
+                    report.cluster_error.get_or_insert(e.to_string());
+                }
+            }
+        }
+        let wall_now = self.clock.now();
+        LocalFacts {
+            me: self.me.clone(),
+            now,
+            wall_now,
+            heartbeat_sent_at: self.heartbeats.log.sent_at_before(read_sent_at),
+            lock: self.lock.clone(),
+            progress: self.progress.clone(),
+            has_volume_replications: self.volumes.unwrap_or(true),
+            new_id: format!("auto-{}-{}", self.me, wall_now.timestamp_millis()),
+        }
+    }
+
+    /// Emits the tick's events (errors last) and logs the tick.
+    pub(super) fn finish(&mut self, report: &mut TickReport, mut events: Vec<AgentEventKind>) {
+        self.changes.errors(
+            report.store_error.as_deref(),
+            report.cluster_error.as_deref(),
+            &mut events,
+        );
+        for kind in events {
+            self.emit(kind);
+        }
+        let d = report.decision.as_ref();
+        tracing::debug!(
+            group = %self.spec.group,
+            cluster = %self.me,
+            epoch = d.map(|d| d.epoch),
+            version = report.version,
+            phase = self.phase.map(|p| p.as_str()),
+            role = ?d.map(|d| d.role),
+            held = report.held,
+            converged = report.converged,
+            pending = report.pending.as_deref(),
+            writes = report.writes.len(),
+            "tick"
+        );
+    }
+
+    /// Logs one event with the standard fields and hands it to the sink.
+    pub(super) fn emit(&self, kind: AgentEventKind) {
+        let d = self.previous.as_ref();
+        tracing::info!(
+            group = %self.spec.group,
+            cluster = %self.me,
+            epoch = d.map(|d| d.epoch),
+            phase = self.phase.map(|p| p.as_str()),
+            version = self.version,
+            "{kind}"
+        );
+        self.sink.emit(AgentEvent {
+            at: self.clock.now(),
+            cluster: self.me.clone(),
+            group: self.spec.group.clone(),
+            kind,
+        });
+    }
+}
