@@ -6,4 +6,13 @@ cd "$KFO_ROOT"
 ensure_python_tools
 # Plain `cargo test`: lib, binary, integration and doc tests. Not --all-targets, which would also
 # run the real-time benchmark (benches/failover.rs, harness = false) as if it were a test.
-cargo test "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole suite: cargo's own last line is the doc-test summary, which
+# counts only doc tests.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "total: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
