@@ -1,9 +1,11 @@
 //! The cluster side: `ClusterActions` is the only way any code changes a cluster. The simulated
-//! cluster implements it in memory for the demo and tests; the Kubernetes implementation (kube-rs)
-//! comes with the `run` controller.
+//! cluster implements it in memory for the demo and tests; `kube` implements it against a
+//! Kubernetes API server for the `run` controller, which tells it each group's resources
+//! through [`GroupResources`].
 
 pub mod simulated;
 
+use crate::crd::FailoverGroupSpec;
 use crate::store::{GroupId, Health};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -162,4 +164,14 @@ pub trait ClusterActions: Send + Sync {
     ) -> Result<bool, ActionError> {
         Ok(false)
     }
+}
+
+/// Which resources each group has in this cluster, as its FailoverGroup lists them. The
+/// controller calls it whenever a FailoverGroup is seen or changed, and before it starts the
+/// group's agent, so the [`ClusterActions`] act on exactly what the spec lists.
+pub trait GroupResources: Send + Sync {
+    /// Sets (or replaces) the resources of `group` from its FailoverGroup spec.
+    fn set_group(&self, group: &GroupId, spec: &FailoverGroupSpec);
+    /// Forgets `group` (its FailoverGroup was deleted): later actions for it fail.
+    fn remove_group(&self, group: &GroupId);
 }

@@ -8,6 +8,7 @@
 pub mod history;
 pub mod promote;
 pub mod status;
+pub mod suspend;
 
 use chrono::{DateTime, Utc};
 
