@@ -7,7 +7,7 @@ use super::expr::Expr;
 use super::writes::{ConditionFailed, RACE_RETRIES};
 use super::{DynamoStore, codec, schema};
 use crate::store::*;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use schema::lock as lk;
 
 fn new_lock(request: &LockRequest) -> Lock {
@@ -142,22 +142,14 @@ impl DynamoStore {
         let mut ex = Expr::new();
         let expires = codec::time_text(lease_until(now, lease));
         let update = ex.update(vec![(lk::EXPIRES_AT, Some(AttributeValue::S(expires)))]);
-        let condition = format!(
-            "{} = {}",
-            ex.name(lk::LEASE_TOKEN),
-            ex.value(AttributeValue::S(lease_token.to_string()))
-        );
+        let condition = held_with(&mut ex, lease_token);
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.ctx.table)
-            .set_key(Some(codec::key(pk.clone(), schema::SK_LOCK)))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(ex.names())
-            .set_expression_attribute_values(ex.values())
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .guarded_update(
+                codec::key(pk.clone(), schema::SK_LOCK),
+                update,
+                condition,
+                &ex,
+            )
             .send()
             .await;
         match result {
@@ -194,11 +186,7 @@ impl DynamoStore {
     ) -> Result<LeaseOutcome, StoreError> {
         let pk = schema::group_pk(operator_id, group);
         let mut ex = Expr::new();
-        let condition = format!(
-            "{} = {}",
-            ex.name(lk::LEASE_TOKEN),
-            ex.value(AttributeValue::S(lease_token.to_string()))
-        );
+        let condition = held_with(&mut ex, lease_token);
         let result = self
             .client
             .delete_item()
@@ -218,6 +206,16 @@ impl DynamoStore {
             },
         }
     }
+}
+
+/// The condition "the LOCK is still held with `lease_token`": renewing or releasing a lease
+/// someone else has since taken over must fail.
+fn held_with(ex: &mut Expr, lease_token: &str) -> String {
+    format!(
+        "{} = {}",
+        ex.name(lk::LEASE_TOKEN),
+        ex.value(AttributeValue::S(lease_token.to_string()))
+    )
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use super::attrs::Item;
 use super::errors::store_error;
 use super::{DynamoStore, LoadCost, codec, schema};
 use crate::store::*;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use std::collections::HashMap;
 
@@ -83,6 +84,24 @@ impl DynamoStore {
         }))
     }
 
+    /// A strongly consistent query of one group's partition: `key_condition` may use `#pk`,
+    /// `#sk`, `:pk` (the partition) and `:history` (the `HISTORY#` sort-key prefix, the one
+    /// boundary between a group's state and its history).
+    fn partition_query(&self, pk: &str, key_condition: &str) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.ctx.table)
+            .key_condition_expression(key_condition)
+            .expression_attribute_names("#pk", schema::PK)
+            .expression_attribute_names("#sk", schema::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+            .expression_attribute_values(
+                ":history",
+                AttributeValue::S(schema::SK_HISTORY_PREFIX.to_string()),
+            )
+            .consistent_read(true)
+    }
+
     /// CONFIG and every `CLUSTER#` record: the sort keys below `HISTORY#`, so history, however
     /// long, is never read.
     async fn query_group(&self, pk: &str) -> Result<(Vec<Item>, LoadCost), StoreError> {
@@ -91,18 +110,7 @@ impl DynamoStore {
         let mut start: StartKey = None;
         loop {
             let out = self
-                .client
-                .query()
-                .table_name(&self.ctx.table)
-                .key_condition_expression("#pk = :pk AND #sk < :history")
-                .expression_attribute_names("#pk", schema::PK)
-                .expression_attribute_names("#sk", schema::SK)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-                .expression_attribute_values(
-                    ":history",
-                    AttributeValue::S(schema::SK_HISTORY_PREFIX.to_string()),
-                )
-                .consistent_read(true)
+                .partition_query(pk, "#pk = :pk AND #sk < :history")
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .set_exclusive_start_key(start)
                 .send()
@@ -243,19 +251,8 @@ impl DynamoStore {
         while items.len() <= limit {
             let wanted = i32::try_from(limit + 1 - items.len()).unwrap_or(i32::MAX);
             let out = self
-                .client
-                .query()
-                .table_name(&self.ctx.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :history)")
-                .expression_attribute_names("#pk", schema::PK)
-                .expression_attribute_names("#sk", schema::SK)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .expression_attribute_values(
-                    ":history",
-                    AttributeValue::S(schema::SK_HISTORY_PREFIX.to_string()),
-                )
+                .partition_query(&pk, "#pk = :pk AND begins_with(#sk, :history)")
                 .scan_index_forward(false)
-                .consistent_read(true)
                 .limit(wanted)
                 .set_exclusive_start_key(start)
                 .send()

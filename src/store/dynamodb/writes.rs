@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_smithy_runtime_api::http::Response;
 
@@ -141,16 +142,12 @@ impl DynamoStore {
         let update = ex.update(attrs);
         let condition = Self::version_condition(&mut ex, expected);
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.ctx.table)
-            .set_key(Some(codec::key(pk.clone(), schema::SK_CONFIG)))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(ex.names())
-            .set_expression_attribute_values(ex.values())
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .guarded_update(
+                codec::key(pk.clone(), schema::SK_CONFIG),
+                update,
+                condition,
+                &ex,
+            )
             .send()
             .await;
         match result {
@@ -172,6 +169,28 @@ impl DynamoStore {
                 None => Err(store_error(&self.ctx, "UpdateItem", e)),
             },
         }
+    }
+
+    /// An UpdateItem of one item that applies `update` only while `condition` holds, answering
+    /// the item as written, or as it was when the condition failed (so a lost race costs no
+    /// second read).
+    pub(super) fn guarded_update(
+        &self,
+        key: Item,
+        update: String,
+        condition: String,
+        ex: &Expr,
+    ) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.ctx.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(ex.names())
+            .set_expression_attribute_values(ex.values())
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
     }
 
     pub(super) async fn put_status(
