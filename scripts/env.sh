@@ -21,6 +21,19 @@ ensure_python_tools() {
   export KFO_KUBECTL="$KFO_VENV/bin/kubectl"
 }
 
+# Debian packages the tests drive: tmux runs the terminal UI end-to-end (tests/tui_*.rs).
+ensure_system_tools() {
+  local missing=()
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+  if ((${#missing[@]})); then
+    echo "==> installing ${missing[*]} (Debian packages)" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
 # Prints a free loopback TCP port.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
