@@ -1,0 +1,172 @@
+//! Tests of the end-to-end harness itself (tests/e2e): the stand-ins the scenarios rely on
+//! behave like the controllers they replace, the cuttable proxy cuts, and a controller process
+//! is killed with its whole process group.
+
+#[path = "support/apiserver/mod.rs"]
+mod apiserver;
+mod e2e;
+mod support;
+
+use std::time::Duration;
+
+use e2e::cluster::Cluster;
+use e2e::fixtures;
+use e2e::poll::{check, until};
+use e2e::process::{Launch, Process, describe};
+use e2e::proxy::CutProxy;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use serde_json::json;
+use support::moto;
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e-harness")
+        .join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_starts_with_the_application_installed_as_gitops_applies_it() {
+    let cluster = Cluster::start("east", &tmp("installed")).await;
+    let view = cluster.view();
+    assert_eq!(view.web_replicas(), fixtures::DEPLOYMENT_REPLICAS);
+    assert_eq!(view.db_replicas(), fixtures::STATEFULSET_REPLICAS);
+    assert!(!view.cronjob_suspended());
+    assert_eq!(view.volume_spec(), "secondary");
+    assert!(!view.dns_on());
+    assert!(view.serves(), "running workloads count as serving");
+    let kubeconfig = std::fs::read_to_string(&cluster.kubeconfig).expect("kubeconfig");
+    assert!(kubeconfig.contains(&cluster.api.url()), "{kubeconfig}");
+    // The workload controller stand-in reports the replicas as ready.
+    until(
+        Duration::from_secs(5),
+        "the Deployment's replicas are ready",
+        || {
+            let d = cluster.view().deployment;
+            async move {
+                check(
+                    d["status"]["readyReplicas"] == fixtures::DEPLOYMENT_REPLICAS,
+                    || d["status"].to_string(),
+                )
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_volume_replication_status_follows_its_spec_with_csi_addons_conditions() {
+    let cluster = Cluster::start("east", &tmp("volume")).await;
+    let gvk = GroupVersionKind::gvk(
+        "replication.storage.openshift.io",
+        "v1alpha1",
+        "VolumeReplication",
+    );
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        cluster.api.client(),
+        fixtures::NS,
+        &ApiResource::from_gvk(&gvk),
+    );
+    api.patch(
+        fixtures::VOLUME,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"replicationState": "primary"}})),
+    )
+    .await
+    .expect("promote");
+    let (status, took) = until(Duration::from_secs(5), "the volume reports Primary", || {
+        let v = cluster.view().volume;
+        async move {
+            check(v["status"]["state"] == "Primary", || {
+                v["status"].to_string()
+            })?;
+            Ok(v["status"].clone())
+        }
+    })
+    .await;
+    assert!(
+        took >= Duration::from_millis(100),
+        "a volume takes time to promote: {took:?}"
+    );
+    let conditions: Vec<(String, String)> = status["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .map(|c| {
+            (
+                c["type"].as_str().unwrap().into(),
+                c["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        conditions,
+        [
+            ("Completed".into(), "True".into()),
+            ("Degraded".into(), "False".into()),
+            ("Resyncing".into(), "False".into())
+        ]
+    );
+    assert_eq!(
+        status["observedGeneration"],
+        cluster.view().volume["metadata"]["generation"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_proxy_refuses_dynamodb_calls_and_a_restored_one_forwards_them() {
+    let proxy = CutProxy::start(&moto::endpoint()).await;
+    let client = moto::sdk_client_for(&proxy.url).await;
+    client
+        .list_tables()
+        .send()
+        .await
+        .expect("forwarded while not cut");
+    proxy.set_cut(true);
+    let err = client.list_tables().send().await;
+    assert!(err.is_err(), "a cut path must fail the call");
+    proxy.set_cut(false);
+    client
+        .list_tables()
+        .send()
+        .await
+        .expect("forwarded again once restored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_process_dies_by_sigkill_and_its_log_is_kept() {
+    let dir = tmp("kill");
+    let mut launch = Launch::default();
+    // Any long-running invocation of the binary will do: the embedded demo runs for a minute.
+    launch.args = [
+        "demo",
+        "--headless",
+        "--duration",
+        "60s",
+        "--clusters",
+        "2",
+        "--groups",
+        "1",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut p = Process::spawn("demo", &launch, &dir.join("demo.log"));
+    until(
+        Duration::from_secs(20),
+        "the demo prints its timeline",
+        || {
+            let out = p.output();
+            async move { check(!out.is_empty(), || "no output yet".into()) }
+        },
+    )
+    .await;
+    assert!(
+        p.exited().is_none(),
+        "the demo runs for a minute: {}",
+        p.output()
+    );
+    let status = p.kill().await;
+    assert_eq!(describe(status), "killed by signal 9");
+    assert!(!p.output().is_empty(), "the log survives the process");
+}
