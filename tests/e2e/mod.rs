@@ -4,12 +4,14 @@
 //!
 //! Files: [`world`] (one scenario's clusters, table and processes), [`cluster`] (a simulated
 //! cluster and its stand-in controllers), [`fixtures`] (the application and FailoverGroup),
-//! [`process`] (one controller process), [`monitor`] (no two clusters serving), [`poll`]
-//! (deadline waits), [`proxy`] (a cuttable path to DynamoDB).
+//! [`process`] (one controller process), [`expect`] (the waits scenarios share), [`monitor`]
+//! (no two clusters serving), [`poll`] (deadline waits), [`proxy`] (a cuttable path to
+//! DynamoDB).
 
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod expect;
 pub mod fixtures;
 pub mod monitor;
 pub mod poll;
