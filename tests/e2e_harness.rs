@@ -137,9 +137,8 @@ async fn a_cut_proxy_refuses_dynamodb_calls_and_a_restored_one_forwards_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_process_dies_by_sigkill_and_its_log_is_kept() {
     let dir = tmp("kill");
-    let mut launch = Launch::default();
     // Any long-running invocation of the binary will do: the embedded demo runs for a minute.
-    launch.args = [
+    let args = [
         "demo",
         "--headless",
         "--duration",
@@ -148,9 +147,11 @@ async fn a_crashed_process_dies_by_sigkill_and_its_log_is_kept() {
         "2",
         "--groups",
         "1",
-    ]
-    .map(String::from)
-    .to_vec();
+    ];
+    let launch = Launch {
+        args: args.map(String::from).to_vec(),
+        env: Vec::new(),
+    };
     let mut p = Process::spawn("demo", &launch, &dir.join("demo.log"));
     until(
         Duration::from_secs(20),

@@ -78,6 +78,13 @@ async fn two_clusters_start_with_the_initial_primary_serving_and_the_other_on_st
         .map(|a| a.iter().filter_map(|c| c["name"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(listed, ["east", "west"], "{east_status}");
+    // What a person sees with kubectl.
+    let jsonpath = "-o=jsonpath={.items[*].status.role}/{.items[*].status.activeCluster}";
+    let seen = world
+        .cluster("west")
+        .kubectl(&["get", "failovergroups", "-n", NS, jsonpath])
+        .await;
+    assert_eq!(seen, "STANDBY/east");
     for name in ["east", "west"] {
         let fg = world.cluster(name).failover_group().expect("FailoverGroup");
         let finalizers = fg["metadata"]["finalizers"].to_string();

