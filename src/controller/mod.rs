@@ -127,3 +127,16 @@ pub enum ControllerError {
         message: String,
     },
 }
+
+impl ControllerError {
+    /// The exit code this error ends `run` with.
+    pub fn exit_code(&self) -> crate::error::ExitCode {
+        use crate::error::ExitCode;
+        match self {
+            ControllerError::NoCluster { .. } => ExitCode::Unavailable,
+            ControllerError::MissingCrd { .. } => ExitCode::NotFound,
+            ControllerError::Settings(_) => ExitCode::Usage,
+            ControllerError::TaskFailed { .. } => ExitCode::Internal,
+        }
+    }
+}
