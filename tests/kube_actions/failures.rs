@@ -16,7 +16,7 @@ fn deployment(rv: &str, epoch: Option<&str>, replicas: i64) -> Value {
         "web",
         rv,
         annotations,
-        json!({"spec": {"replicas": replicas}, "status": {}}),
+        json!({"spec": {"replicas": replicas}, "status": {"observedGeneration": 1}}),
     )
 }
 

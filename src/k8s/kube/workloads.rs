@@ -27,12 +27,14 @@ fn status_count(obj: &DynamicObject, field: &str) -> i64 {
     obj.data["status"][field].as_i64().unwrap_or(0)
 }
 
-/// Whether the status describes the current spec (the controller saw the last change).
+/// Whether the status describes the current spec: the workload controller saw the last
+/// change. A status it has not written yet (no `observedGeneration`) describes nothing.
 fn observed(obj: &DynamicObject) -> bool {
     let observed = obj.data["status"]["observedGeneration"].as_i64();
     match (observed, obj.metadata.generation) {
         (Some(observed), Some(generation)) => observed >= generation,
-        _ => true,
+        (None, Some(_)) => false,
+        (_, None) => true,
     }
 }
 
@@ -57,7 +59,14 @@ pub async fn scale_down(
     };
     let waiting = |i: usize, obj: &DynamicObject| {
         let left = status_count(obj, "replicas").max(status_count(obj, "readyReplicas"));
-        (left > 0 || !observed(obj)).then(|| format!("{}: {left} replicas left", batch.objects[i]))
+        if !observed(obj) {
+            let object = &batch.objects[i];
+            Some(format!(
+                "{object}: waiting for its controller to see the change"
+            ))
+        } else {
+            (left > 0).then(|| format!("{}: {left} replicas left", batch.objects[i]))
+        }
     };
     batch.run(fence, decide, waiting).await
 }
