@@ -240,3 +240,28 @@ async fn an_unreachable_api_server_makes_the_action_unavailable_naming_the_answe
         "deployment/web in shop: the API server answered 500: etcdserver: request timed out"
     );
 }
+
+#[tokio::test]
+async fn a_forbidden_patch_names_the_permission_to_grant() {
+    let (cluster, _mock) = cluster(
+        web(),
+        vec![
+            (200, deployment("11", None, 3)),
+            (
+                403,
+                status(
+                    403,
+                    "Forbidden",
+                    "deployments.apps \"web\" is forbidden: User \"system:serviceaccount:kfo:kfo\" cannot patch resource \"deployments\"",
+                    "web",
+                ),
+            ),
+        ],
+    );
+    let message = unavailable(apply(&cluster, Action::ScaleDown, 7).await);
+    assert!(
+        message.starts_with("deployment/web in shop: the API server answered 403"),
+        "{message}"
+    );
+    assert!(message.ends_with("grant the controller's ServiceAccount get and patch on deployments.apps (deploy/base/rbac.yaml)"), "{message}");
+}

@@ -103,9 +103,16 @@ impl KubeError {
                 },
             };
         }
+        let mut message = describe(&err);
+        if matches!(&err, kube::Error::Api(status) if status.code == 403) {
+            message.push_str(&format!(
+                "; grant the controller's ServiceAccount get and patch on {}.{} (deploy/base/rbac.yaml)",
+                object.kind.plural, object.kind.group
+            ));
+        }
         KubeError::Api {
             object: object.to_string(),
-            message: describe(&err),
+            message,
         }
     }
 
