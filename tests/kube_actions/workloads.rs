@@ -247,3 +247,29 @@ async fn scale_up_of_a_workload_at_zero_without_a_remembered_count_names_the_obj
     );
     assert_eq!(mock.seen().len(), 1, "no patch");
 }
+
+#[tokio::test]
+async fn scale_down_waits_for_terminating_pods_before_it_is_done() {
+    let shutting_down = json!({"terminatingReplicas": 2, "observedGeneration": 2});
+    let (cluster, _mock) = cluster(
+        spec(
+            json!([{"kind": "Deployment", "name": "web"}]),
+            Value::Null,
+            Value::Null,
+        ),
+        vec![(
+            200,
+            deployment(
+                "90",
+                json!({"kubectl-failover.io/replicas": "3"}),
+                0,
+                shutting_down,
+            ),
+        )],
+    );
+    let progress = apply(&cluster, Action::ScaleDown, 7).await.unwrap();
+    assert_eq!(
+        progress,
+        Progress::Pending("deployment/web in shop: 2 replicas left".into())
+    );
+}

@@ -23,20 +23,24 @@
 //! an annotation (a `Lease` object expires silently), so this cluster relies on the agent being
 //! restarted in time, as the trait allows.
 
-pub mod batch;
-pub mod errors;
-pub mod fencing;
-pub mod flux;
-pub mod health;
-pub mod jobs;
-pub mod objects;
+mod batch;
+mod errors;
+mod fencing;
+mod flux;
+mod health;
+mod jobs;
+mod objects;
 pub mod settings;
-pub mod traffic;
-pub mod volumes;
-pub mod workloads;
+mod traffic;
+mod volumes;
+mod workloads;
 
 pub use errors::KubeError;
+pub use fencing::EPOCH_ANNOTATION;
+pub use flux::REQUESTED_AT_ANNOTATION;
+pub use health::{FLUX, JOBS, NETWORK, VOLUMES, WORKLOADS};
 pub use settings::{DnsAnnotations, KubeSettings, KubeSettingsError};
+pub use workloads::REPLICAS_ANNOTATION;
 
 use crate::clock::{Clock, SystemClock};
 use crate::crd::{FailoverGroupSpec, WorkloadKind};

@@ -58,7 +58,13 @@ pub async fn scale_down(
         }))
     };
     let waiting = |i: usize, obj: &DynamicObject| {
-        let left = status_count(obj, "replicas").max(status_count(obj, "readyReplicas"));
+        // terminatingReplicas (Kubernetes 1.33+): pods still shutting down may still write to
+        // the volumes that are demoted next.
+        let left = ["replicas", "readyReplicas", "terminatingReplicas"]
+            .into_iter()
+            .map(|field| status_count(obj, field))
+            .max()
+            .unwrap_or(0);
         if !observed(obj) {
             let object = &batch.objects[i];
             Some(format!(
