@@ -1,16 +1,16 @@
 //! `ClusterActions` against a Kubernetes API server (kube-rs), acting in each group's namespace
 //! on exactly the objects its FailoverGroup lists (registered through [`GroupResources`]).
 //!
-//! - [`workloads`]: Deployments and StatefulSets scaled to 0 (count remembered in
-//!   `kubectl-failover.io/replicas`) and back; [`jobs`]: CronJobs suspended and resumed;
-//!   [`traffic`]: Ingress / VirtualService DNS annotations; [`volumes`]: csi-addons
-//!   VolumeReplications; [`flux`]: HelmReleases and Kustomizations.
-//! - [`fencing`]: every write is a JSON merge patch carrying the object's `resourceVersion` (a
+//! - `workloads`: Deployments and StatefulSets scaled to 0 (count remembered in
+//!   `kubectl-failover.io/replicas`) and back; `jobs`: CronJobs suspended and resumed;
+//!   `traffic`: Ingress / VirtualService DNS annotations; `volumes`: csi-addons
+//!   VolumeReplications; `flux`: HelmReleases and Kustomizations.
+//! - `fencing`: every write is a JSON merge patch carrying the object's `resourceVersion` (a
 //!   concurrent change fails with 409; the object is read, checked and patched again) and the
 //!   fencing epoch in `kubectl-failover.io/epoch`; an object with a newer epoch refuses the
-//!   action before anything is written ([`batch`] reads and checks all objects first).
-//! - [`health`]: per-family components judged from real status; [`errors`]: failures naming
-//!   the object and the fix; [`settings`]: field manager and DNS annotations; [`objects`]: the
+//!   action before anything is written (`batch` reads and checks all objects first).
+//! - `health`: per-family components judged from real status; `errors`: failures naming
+//!   the object and the fix; [`settings`]: field manager and DNS annotations; `objects`: the
 //!   kinds.
 //!
 //! A missing optional API (Istio, Flux, csi-addons) is DEGRADED in health; an activation step
