@@ -170,10 +170,12 @@ impl AppView {
 
     /// Whether anything of the application runs or receives traffic here.
     pub fn serves(&self) -> bool {
-        self.dns_on()
-            || self.web_replicas() > 0
-            || self.db_replicas() > 0
-            || self.volume_spec() == "primary"
+        self.dns_on() || self.web_replicas() > 0 || self.db_replicas() > 0
+    }
+
+    /// Whether the replicated volume is (asked to be) primary here: written to by this side.
+    pub fn volume_primary(&self) -> bool {
+        self.volume_spec() == "primary"
     }
 
     /// Fully active: every workload at its manifest count, CronJob running, volume primary,

@@ -1,6 +1,7 @@
-//! The safety invariant watched continuously: no two clusters serve the group at once. A task
-//! samples every cluster's objects every few milliseconds and records the first moment two
-//! clusters both run workloads, hold the volume as primary or carry the DNS annotation.
+//! The safety invariants watched continuously: no two clusters serve the group at once (run
+//! workloads or carry the DNS annotation), and no two hold the replicated volume as primary (a
+//! split brain of the data). A task samples every cluster's objects every few milliseconds and
+//! records the first moment each is broken.
 //! Clusters whose controller is dead are left out on request (nobody acts there, so their
 //! objects stay frozen; on a real cluster the serving lease would take the traffic off).
 
@@ -8,7 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::cluster::Cluster;
+use super::cluster::{AppView, Cluster};
 
 /// How often the clusters are sampled.
 const SAMPLE: Duration = Duration::from_millis(20);
@@ -17,6 +18,7 @@ const SAMPLE: Duration = Duration::from_millis(20);
 struct State {
     ignored: BTreeSet<String>,
     violation: Option<String>,
+    volume_violation: Option<String>,
     samples: u64,
 }
 
@@ -50,13 +52,20 @@ impl ServingMonitor {
         }
     }
 
-    /// Panics with the first overlap seen, if any; otherwise returns the number of samples.
+    /// Panics with the first overlap in serving seen, if any; otherwise returns the number of
+    /// samples.
     pub fn assert_no_overlap(&self) -> u64 {
         let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = &st.violation {
-            panic!("two clusters served the group at once: {v}");
+            panic!("two clusters served the group at once:\n  {v}");
         }
         st.samples
+    }
+
+    /// The first moment two clusters held the volume as primary, if any.
+    pub fn volume_overlap(&self) -> Option<String> {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.volume_violation.clone()
     }
 }
 
@@ -66,17 +75,27 @@ fn sample(clusters: &[Arc<Cluster>], state: &Mutex<State>) {
         .unwrap_or_else(|e| e.into_inner())
         .ignored
         .clone();
-    let serving: Vec<String> = clusters
+    let views: Vec<(String, AppView)> = clusters
         .iter()
         .filter(|c| !ignored.contains(&c.name))
-        .map(|c| (c, c.view()))
-        .filter(|(_, v)| v.serves())
-        .map(|(c, v)| format!("{}: {}", c.name, v.summary()))
+        .map(|c| (c.name.clone(), c.view()))
         .collect();
+    let those = |pred: fn(&AppView) -> bool| -> Vec<String> {
+        views
+            .iter()
+            .filter(|(_, v)| pred(v))
+            .map(|(name, v)| format!("{name}: {}", v.summary()))
+            .collect()
+    };
+    let serving = those(AppView::serves);
+    let primaries = those(AppView::volume_primary);
     let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
     st.samples += 1;
     if serving.len() > 1 && st.violation.is_none() {
         st.violation = Some(serving.join("\n  "));
+    }
+    if primaries.len() > 1 && st.volume_violation.is_none() {
+        st.volume_violation = Some(primaries.join("\n  "));
     }
 }
 

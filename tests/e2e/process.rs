@@ -35,10 +35,12 @@ impl Launch {
 
 /// A running (or finished) process.
 pub struct Process {
-    /// A label for messages, e.g. `east#2`.
+    /// A label for messages, e.g. `east-2`.
     pub label: String,
     /// Where its stdout and stderr go.
     pub log: PathBuf,
+    /// `HOST:PORT` of its /healthz, /readyz and /metrics server, when the harness chose one.
+    pub metrics_addr: Option<String>,
     child: Child,
     status: Option<ExitStatus>,
 }
@@ -70,6 +72,7 @@ impl Process {
         Process {
             label: label.to_string(),
             log: log.to_path_buf(),
+            metrics_addr: None,
             child,
             status: None,
         }

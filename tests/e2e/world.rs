@@ -38,6 +38,8 @@ pub struct World {
     pub dir: PathBuf,
     /// The no-overlap watch, once started.
     pub monitor: Option<ServingMonitor>,
+    /// Why two primary volumes at once are expected in this scenario (`None`: asserted never).
+    pub volume_overlap_expected: Option<&'static str>,
     procs: BTreeMap<String, Process>,
     finished: Vec<Process>,
     starts: AtomicU32,
@@ -67,6 +69,7 @@ impl World {
             clusters,
             dir,
             monitor: None,
+            volume_overlap_expected: None,
             procs: BTreeMap::new(),
             finished: Vec::new(),
             starts: AtomicU32::new(0),
@@ -100,7 +103,6 @@ impl World {
         launch.set_env("CLUSTER_NAME", cluster);
         launch.set_env("DYNAMODB_TABLE_NAME", &self.table);
         launch.set_env("OPERATOR_ID", OPERATOR);
-        launch.set_env("POD_NAME", &format!("kubectl-failover-{cluster}"));
         launch.set_env("POD_NAMESPACE", "kubectl-failover-system");
         launch.set_env(
             "KUBECTL_FAILOVER_LOG",
@@ -126,9 +128,17 @@ impl World {
             self.finished.push(old);
         }
         let n = self.starts.fetch_add(1, Ordering::Relaxed);
-        let label = format!("{cluster}#{n}");
+        let label = format!("{cluster}-{n}");
         let log = self.dir.join(format!("{label}.log"));
-        let process = Process::spawn(&label, launch, &log);
+        // Every process is a new pod: a new identity in the leader Lease, its own health port.
+        let mut launch = launch.clone();
+        if !launch.env.iter().any(|(k, _)| k == "POD_NAME") {
+            launch.set_env("POD_NAME", &format!("kubectl-failover-{label}"));
+        }
+        let metrics = format!("127.0.0.1:{}", free_port());
+        launch.set_env("METRICS_ADDR", &metrics);
+        let mut process = Process::spawn(&label, &launch, &log);
+        process.metrics_addr = Some(metrics);
         self.procs.insert(cluster.to_string(), process);
     }
 
@@ -198,6 +208,11 @@ impl World {
     pub async fn finish(mut self) {
         if let Some(m) = &self.monitor {
             m.assert_no_overlap();
+            if self.volume_overlap_expected.is_none()
+                && let Some(v) = m.volume_overlap()
+            {
+                panic!("two clusters held the volume as primary at once:\n  {v}");
+            }
         }
         self.assert_no_panics();
         let names: Vec<String> = self.procs.keys().cloned().collect();
@@ -237,13 +252,19 @@ impl World {
     }
 }
 
-/// `run` with the settings every scenario uses: no leader election (one process per cluster),
-/// health and metrics on a free port.
+/// `run` as deployed (leader election on), with a short Lease so that a restarted process (a
+/// new pod with a new identity) takes over from its crashed predecessor within seconds.
 pub fn run_args() -> Vec<String> {
-    ["run", "--metrics-addr", "127.0.0.1:0"]
+    ["run", "--lease-duration", "3s"]
         .iter()
         .map(|s| s.to_string())
         .collect()
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
 }
 
 impl Drop for World {

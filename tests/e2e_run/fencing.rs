@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::e2e::cluster::AppView;
 use crate::e2e::expect;
 use crate::e2e::fixtures::Timings;
 use crate::e2e::poll::{PERIOD, check, until};
@@ -11,48 +12,89 @@ use crate::e2e::world::World;
 use crate::support::moto;
 use kubectl_failover::store::{ClusterState, HistoryStatus};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_primary_cut_off_from_dynamodb_stops_serving_before_the_standby_takes_over() {
-    let mut world = World::new("fence", &["east", "west"], "east", &Timings::default()).await;
+/// Time for each stage after the cut.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// What happened after east was cut off.
+struct Cut {
+    world: World,
+    proxy: CutProxy,
+    /// When east stopped serving (traffic off, workloads at 0), after the cut.
+    fenced: Duration,
+    /// When the table first named west owner, after the cut.
+    taken: Duration,
+    /// East's objects at that moment.
+    east_at_takeover: AppView,
+}
+
+/// Two converged clusters, east reaching DynamoDB through a proxy that is then cut; returns
+/// once east has stopped serving and west owns the group.
+async fn cut_primary_off(test: &str) -> Cut {
+    let mut world = World::new(test, &["east", "west"], "east", &Timings::default()).await;
     let proxy = CutProxy::start(&moto::endpoint()).await;
     let mut launch = world.launch("east");
     launch.set_env("AWS_ENDPOINT", &proxy.url);
     world.start_with("east", &launch);
     world.start("west");
-    expect::active(world.cluster("east"), Duration::from_secs(20)).await;
-    expect::standby(world.cluster("west"), Duration::from_secs(20)).await;
+    expect::active(world.cluster("east"), LIMIT).await;
+    expect::standby(world.cluster("west"), LIMIT).await;
     world.start_monitor();
 
     proxy.set_cut(true);
     let cut_at = Instant::now();
-    let mut fenced_at = None;
-    let mut taken_at = None;
-    let limit = Duration::from_secs(30);
-    while fenced_at.is_none() || taken_at.is_none() {
+    let (mut fenced, mut taken) = (None, None);
+    while fenced.is_none() || taken.is_none() {
+        let east = world.cluster("east").view();
         assert!(
-            cut_at.elapsed() < limit,
-            "not within {limit:?}: east fenced ({fenced_at:?}) and west took over ({taken_at:?}); east: {}",
-            world.cluster("east").view().summary()
+            cut_at.elapsed() < LIMIT,
+            "not within {LIMIT:?}: east fenced ({fenced:?}) and west took over ({taken:?}); east: {}",
+            east.summary()
         );
-        if fenced_at.is_none() && !world.cluster("east").view().serves() {
-            fenced_at = Some(cut_at.elapsed());
+        if fenced.is_none() && !east.serves() {
+            fenced = Some(cut_at.elapsed());
         }
-        if taken_at.is_none()
+        if taken.is_none()
             && let Ok(Some(snap)) = world.snapshot().await
             && snap.config.owner_cluster == "west"
         {
-            taken_at = Some(cut_at.elapsed());
+            taken = Some((cut_at.elapsed(), east));
         }
         tokio::time::sleep(PERIOD / 2).await;
     }
-    let (fenced, taken) = (fenced_at.unwrap_or_default(), taken_at.unwrap_or_default());
+    let (taken, east_at_takeover) = taken.expect("loop ends once west took over");
+    Cut {
+        world,
+        proxy,
+        fenced: fenced.expect("loop ends once east fenced"),
+        taken,
+        east_at_takeover,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_cut_off_from_dynamodb_stops_serving_before_the_standby_takes_over() {
+    let Cut {
+        mut world,
+        proxy,
+        fenced,
+        taken,
+        east_at_takeover,
+    } = cut_primary_off("fence").await;
+    world.volume_overlap_expected = Some(
+        "the fenced primary demotes its volume only after the standby promoted its own: see the ignored test below",
+    );
     assert!(
         fenced < taken,
         "east must stop serving ({fenced:?} after the cut) before west owns the group ({taken:?})"
     );
-    expect::status_role(world.cluster("east"), "FENCED", None, limit).await;
-    expect::active(world.cluster("west"), limit).await;
-    let history = expect::history_len(&world, 1, limit).await;
+    assert!(
+        !east_at_takeover.dns_on() && east_at_takeover.web_replicas() == 0,
+        "{}",
+        east_at_takeover.summary()
+    );
+    expect::status_role(world.cluster("east"), "FENCED", None, LIMIT).await;
+    expect::active(world.cluster("west"), LIMIT).await;
+    let history = expect::history_len(&world, 1, LIMIT).await;
     assert_eq!(
         history[0].status,
         HistoryStatus::ForcedComplete.to_string(),
@@ -62,9 +104,9 @@ async fn a_primary_cut_off_from_dynamodb_stops_serving_before_the_standby_takes_
 
     // Reconnected, east learns it no longer owns the group and stays on standby.
     proxy.set_cut(false);
-    expect::reported_state(&world, "east", ClusterState::Standby, limit).await;
-    expect::status_role(world.cluster("east"), "STANDBY", Some("west"), limit).await;
-    expect::standby(world.cluster("east"), limit).await;
+    expect::reported_state(&world, "east", ClusterState::Standby, LIMIT).await;
+    expect::status_role(world.cluster("east"), "STANDBY", Some("west"), LIMIT).await;
+    expect::standby(world.cluster("east"), LIMIT).await;
     until(
         Duration::from_secs(3),
         "west still owns the group",
@@ -76,5 +118,22 @@ async fn a_primary_cut_off_from_dynamodb_stops_serving_before_the_standby_takes_
         },
     )
     .await;
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "controller defect (branch kube): while DynamoDB is unreachable each agent tick blocks ~4s in the SDK's retries, so the fenced primary asks for DemoteVolumes only after the standby has promoted its own volume; see the e2e report"]
+async fn a_primary_cut_off_from_dynamodb_demotes_its_volume_before_the_standby_promotes_its_own() {
+    let Cut {
+        world,
+        east_at_takeover,
+        ..
+    } = cut_primary_off("fence-volume").await;
+    assert_eq!(
+        east_at_takeover.volume["status"]["state"],
+        "Secondary",
+        "east's volume when west took over: {}",
+        east_at_takeover.summary()
+    );
     world.finish().await;
 }
