@@ -11,6 +11,8 @@ mod e2e;
 mod failures;
 #[path = "e2e_run/fencing.rs"]
 mod fencing;
+#[path = "e2e_run/leader.rs"]
+mod leader;
 mod support;
 
 use std::time::Duration;

@@ -129,6 +129,15 @@ impl Process {
         }
     }
 
+    /// GETs `path` from its health and metrics server: the status code and body.
+    pub async fn http_get(&self, path: &str) -> Result<(u16, String), String> {
+        let addr = self
+            .metrics_addr
+            .as_deref()
+            .ok_or_else(|| format!("{} has no known metrics address", self.label))?;
+        http_get(addr, path).await
+    }
+
     /// Everything it has written so far.
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -140,6 +149,30 @@ impl Process {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(n)..].join("\n")
     }
+}
+
+/// GETs `path` from `addr` (`HOST:PORT`) over plain HTTP/1.1: the status code and body.
+pub async fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    conn.write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("send to {addr}: {e}"))?;
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw)
+        .await
+        .map_err(|e| format!("read from {addr}: {e}"))?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("not an HTTP response from {addr}: {text:?}"))?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
+    Ok((code, body.unwrap_or_default()))
 }
 
 /// How an exit status reads in a message.

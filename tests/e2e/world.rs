@@ -119,7 +119,18 @@ impl World {
 
     /// Starts `run` for `cluster` with `launch`; any earlier process of it must have ended.
     pub fn start_with(&mut self, cluster: &str, launch: &Launch) {
-        if let Some(mut old) = self.procs.remove(cluster) {
+        self.start_keyed(cluster, cluster, launch);
+    }
+
+    /// Starts another replica of `cluster`'s controller (as a Deployment with 2 replicas
+    /// runs), addressed as `{cluster}/{replica}`.
+    pub fn start_replica(&mut self, cluster: &str, replica: &str) {
+        let launch = self.launch(cluster);
+        self.start_keyed(&format!("{cluster}/{replica}"), cluster, &launch);
+    }
+
+    fn start_keyed(&mut self, key: &str, cluster: &str, launch: &Launch) {
+        if let Some(mut old) = self.procs.remove(key) {
             assert!(
                 old.exited().is_some(),
                 "{} is still running; stop it before starting another",
@@ -139,22 +150,25 @@ impl World {
         launch.set_env("METRICS_ADDR", &metrics);
         let mut process = Process::spawn(&label, &launch, &log);
         process.metrics_addr = Some(metrics);
-        self.procs.insert(cluster.to_string(), process);
+        self.procs.insert(key.to_string(), process);
     }
 
-    /// The current process of `cluster`.
-    pub fn process(&mut self, cluster: &str) -> &mut Process {
+    /// The current process of `key` (a cluster, or `{cluster}/{replica}`).
+    pub fn process(&mut self, key: &str) -> &mut Process {
         self.procs
-            .get_mut(cluster)
-            .unwrap_or_else(|| panic!("no controller was started for {cluster}"))
+            .get_mut(key)
+            .unwrap_or_else(|| panic!("no controller was started as {key}"))
     }
 
-    /// Crashes `cluster`'s controller (SIGKILL); its cluster keeps its objects as they are.
-    pub async fn crash(&mut self, cluster: &str) {
-        if let Some(m) = &self.monitor {
-            m.ignore(cluster, true);
+    /// Crashes a controller (SIGKILL); its cluster keeps its objects as they are. When `key` is
+    /// a cluster's only controller, the serving monitor leaves that cluster out from now on.
+    pub async fn crash(&mut self, key: &str) {
+        if let Some(m) = &self.monitor
+            && self.clusters.contains_key(key)
+        {
+            m.ignore(key, true);
         }
-        self.process(cluster).kill().await;
+        self.process(key).kill().await;
     }
 
     /// Stops `cluster`'s controller as Kubernetes does (SIGTERM) and returns how it exited.
@@ -253,9 +267,11 @@ impl World {
 }
 
 /// `run` as deployed (leader election on), with a short Lease so that a restarted process (a
-/// new pod with a new identity) takes over from its crashed predecessor within seconds.
+/// new pod with a new identity) takes over from its crashed predecessor within seconds; 2s
+/// against a 5s heartbeat timeout, as deploy/ uses 15s against 1m, so that a new leader
+/// heartbeats before the other clusters presume this one dead.
 pub fn run_args() -> Vec<String> {
-    ["run", "--lease-duration", "3s"]
+    ["run", "--lease-duration", "2s"]
         .iter()
         .map(|s| s.to_string())
         .collect()
