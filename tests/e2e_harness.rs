@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use e2e::cluster::Cluster;
 use e2e::fixtures;
+use e2e::monitor::ServingMonitor;
 use e2e::poll::{check, until};
 use e2e::process::{Launch, Process, describe};
 use e2e::proxy::CutProxy;
@@ -170,4 +171,45 @@ async fn a_crashed_process_dies_by_sigkill_and_its_log_is_kept() {
     let status = p.kill().await;
     assert_eq!(describe(status), "killed by signal 9");
     assert!(!p.output().is_empty(), "the log survives the process");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_reports_two_clusters_serving_and_two_primary_volumes_unless_one_is_ignored() {
+    let dir = tmp("monitor");
+    let east = Cluster::start("east", &dir).await;
+    let west = Cluster::start("west", &dir).await;
+    // As GitOps applies them, both clusters run the workloads.
+    let monitor = ServingMonitor::start(vec![east.clone(), west.clone()]);
+    until(Duration::from_secs(5), "an overlap is reported", || {
+        let seen = monitor.overlap();
+        async move { seen.ok_or_else(|| "none yet".to_string()) }
+    })
+    .await;
+    assert_eq!(monitor.volume_overlap(), None, "both volumes are secondary");
+
+    // Ignoring one cluster, a fresh monitor sees one cluster only, however long it samples.
+    let monitor = ServingMonitor::start_ignoring(vec![east.clone(), west.clone()], &["west"]);
+    for vr in [&east, &west] {
+        let mut obj = vr.view().volume;
+        obj["spec"]["replicationState"] = json!("primary");
+        vr.apply(obj);
+    }
+    let start = monitor.samples();
+    until(Duration::from_secs(5), "ten more samples", || {
+        let n = monitor.samples();
+        async move { check(n >= start + 10, || format!("{n} samples")) }
+    })
+    .await;
+    assert_eq!(monitor.overlap(), None);
+    assert_eq!(monitor.volume_overlap(), None);
+    monitor.ignore("west", false);
+    until(
+        Duration::from_secs(5),
+        "two primary volumes are reported",
+        || {
+            let seen = monitor.volume_overlap();
+            async move { seen.ok_or_else(|| "none yet".to_string()) }
+        },
+    )
+    .await;
 }

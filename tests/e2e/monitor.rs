@@ -31,7 +31,15 @@ pub struct ServingMonitor {
 impl ServingMonitor {
     /// Starts sampling `clusters`.
     pub fn start(clusters: Vec<Arc<Cluster>>) -> ServingMonitor {
-        let state = Arc::new(Mutex::new(State::default()));
+        ServingMonitor::start_ignoring(clusters, &[])
+    }
+
+    /// Starts sampling `clusters`, leaving out `ignored` from the first sample on.
+    pub fn start_ignoring(clusters: Vec<Arc<Cluster>>, ignored: &[&str]) -> ServingMonitor {
+        let state = Arc::new(Mutex::new(State {
+            ignored: ignored.iter().map(|s| s.to_string()).collect(),
+            ..State::default()
+        }));
         let shared = state.clone();
         let task = tokio::spawn(async move {
             loop {
@@ -60,6 +68,17 @@ impl ServingMonitor {
             panic!("two clusters served the group at once:\n  {v}");
         }
         st.samples
+    }
+
+    /// The first overlap in serving seen, if any.
+    pub fn overlap(&self) -> Option<String> {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.violation.clone()
+    }
+
+    /// How many times the clusters were sampled.
+    pub fn samples(&self) -> u64 {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).samples
     }
 
     /// The first moment two clusters held the volume as primary, if any.

@@ -6,6 +6,11 @@ use std::time::Duration;
 use crate::e2e::fixtures::Timings;
 use crate::e2e::process::{Launch, describe};
 use crate::e2e::world::World;
+use kubectl_failover::error::ExitCode;
+
+fn code(c: ExitCode) -> i32 {
+    c as i32
+}
 
 /// How long `run` may take to give up.
 const GIVE_UP: Duration = Duration::from_secs(40);
@@ -52,8 +57,8 @@ async fn run_exits_with_a_clear_message_when_no_api_server_listens_at_the_kubeco
     let mut launch = world.launch("east");
     launch.set_env("KUBECONFIG", &kubeconfig.display().to_string());
 
-    let (code, out) = run_to_exit(&mut world, "east", &launch).await;
-    assert_ne!(code, 0, "{out}");
+    let (exit, out) = run_to_exit(&mut world, "east", &launch).await;
+    assert_eq!(exit, code(ExitCode::Unavailable), "{out}");
     assert!(out.contains("no Kubernetes cluster reachable"), "{out}");
     assert!(
         out.contains("KUBECONFIG"),
@@ -69,8 +74,8 @@ async fn run_exits_with_a_clear_message_when_the_kubeconfig_file_is_missing() {
     let mut launch = world.launch("east");
     launch.set_env("KUBECONFIG", &missing.display().to_string());
 
-    let (code, out) = run_to_exit(&mut world, "east", &launch).await;
-    assert_ne!(code, 0, "{out}");
+    let (exit, out) = run_to_exit(&mut world, "east", &launch).await;
+    assert_eq!(exit, code(ExitCode::Unavailable), "{out}");
     assert!(
         out.contains("does-not-exist.kubeconfig"),
         "the message names the file: {out}"
@@ -87,8 +92,8 @@ async fn run_without_a_cluster_name_says_that_cluster_name_must_be_set() {
             None => launch.remove_env("CLUSTER_NAME"),
             Some(v) => launch.set_env("CLUSTER_NAME", v),
         }
-        let (code, out) = run_to_exit(&mut world, "east", &launch).await;
-        assert_ne!(code, 0, "CLUSTER_NAME={value:?}: {out}");
+        let (exit, out) = run_to_exit(&mut world, "east", &launch).await;
+        assert_eq!(exit, code(ExitCode::Usage), "CLUSTER_NAME={value:?}: {out}");
         assert!(
             out.contains("CLUSTER_NAME"),
             "CLUSTER_NAME={value:?}: {out}"
@@ -109,8 +114,15 @@ async fn run_against_a_cluster_without_the_crds_says_how_to_install_them() {
     let mut launch = world.launch("east");
     launch.set_env("KUBECONFIG", &kubeconfig.display().to_string());
 
-    let (code, out) = run_to_exit(&mut world, "east", &launch).await;
-    assert_ne!(code, 0, "{out}");
-    assert!(out.contains("deploy/crds/failover.yaml"), "{out}");
+    let (exit, out) = run_to_exit(&mut world, "east", &launch).await;
+    assert_eq!(exit, code(ExitCode::NotFound), "{out}");
+    assert!(
+        out.contains("failovergroups.kubectl-failover.io"),
+        "names the API: {out}"
+    );
+    assert!(
+        out.contains("deploy/crds/failover.yaml"),
+        "says how to install it: {out}"
+    );
     world.finish().await;
 }
