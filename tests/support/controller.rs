@@ -114,6 +114,16 @@ pub fn start(
     settings: ControllerSettings,
     log: &ServingLog,
 ) -> Running {
+    start_with_client(server.client(), store, settings, log)
+}
+
+/// As [`start`], with a given client (e.g. one made on another runtime).
+pub fn start_with_client(
+    client: kube::Client,
+    store: Arc<dyn CoordinationStore>,
+    settings: ControllerSettings,
+    log: &ServingLog,
+) -> Running {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let cluster = Arc::new(SimulatedCluster::new(
         &settings.cluster_name,
@@ -123,7 +133,7 @@ pub fn start(
     let controller = Controller::new(
         settings,
         ControllerDeps {
-            client: server.client(),
+            client,
             cluster: cluster.clone(),
             resources: Arc::new(SimResources(cluster.clone())),
             store,
