@@ -78,6 +78,10 @@ async fn only_the_lease_holder_acts_and_the_other_replica_takes_over_after_a_gra
     assert!(is_leader(&a) && runs_group(&a));
     assert!(!is_leader(&b), "{}", b.metrics());
     assert!(!runs_group(&b), "{}", b.metrics());
+    assert!(
+        b.health.store.reachable(),
+        "a standby checks the store too, so it is ready"
+    );
     assert_eq!(holder(&server).await.as_deref(), Some("pod-a"));
 
     let stopped_at = Instant::now();
