@@ -254,10 +254,21 @@ async fn prepare_table(store: &StoreArgs, create: bool) -> Result<(), Error> {
         }
         Err(SetupError::AccessDenied {
             operation, message, ..
-        }) => Err(Error::Usage(format!(
-            "DynamoDB table {:?} is missing or unchecked and this controller may not set it up (DynamoDB refused {operation}: {message}); create it once with: {setup_hint}",
-            store.table_name
-        ))),
+        }) => {
+            // Setting the table up is optional for an existing table: a role without CreateTable
+            // or UpdateTimeToLive still runs against a table that is already right.
+            if let Ok(outcome) = check_table(&client, &ctx).await {
+                tracing::warn!(
+                    "DynamoDB refused {operation} ({message}); the table exists, continuing: {}",
+                    outcome.summary()
+                );
+                return Ok(());
+            }
+            Err(Error::Usage(format!(
+                "DynamoDB table {:?} is missing or unusable and this controller may not set it up (DynamoDB refused {operation}: {message}); create it once with: {setup_hint}",
+                store.table_name
+            )))
+        }
         Err(SetupError::Store(StoreError::TableNotFound { .. })) => Err(Error::Usage(format!(
             "DynamoDB table {:?} does not exist in region {} and table creation is off (--create-table=false); create it with: {setup_hint}",
             store.table_name,

@@ -112,12 +112,12 @@ impl Metrics {
         );
         registry.register(
             "lock_holder",
-            "1 for the cluster that holds a group's failover lock",
+            "Set (to 1) for the cluster that holds a group's failover lock",
             m.lock_holder.clone(),
         );
         registry.register(
             "leader",
-            "1 while this replica holds the leader Lease and acts",
+            "Whether this replica holds the leader Lease and acts (1) or not (0)",
             m.leader.clone(),
         );
         registry.register(

@@ -27,6 +27,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// How often a standby replica checks that the store answers (for `/readyz`).
+const STANDBY_PROBE: Duration = Duration::from_secs(15);
+
 /// What the controller acts through; tests plug in the simulated cluster and the memory store.
 #[derive(Clone)]
 pub struct ControllerDeps {
@@ -162,6 +165,7 @@ impl Controller {
             })),
             reported_invalid: Mutex::new(HashSet::new()),
         });
+        self.probe_store().await;
         self.health.set_initialized();
         tracing::info!(cluster = %self.settings.cluster_name, "controller started");
 
@@ -180,6 +184,14 @@ impl Controller {
         result
     }
 
+    /// One cheap request (the operator's group listing), so `/readyz` tells whether the store
+    /// answers even on a standby replica, whose agents make no requests.
+    async fn probe_store(&self) {
+        if let Err(e) = self.store.list_groups(&self.settings.operator_id).await {
+            tracing::warn!(store = %self.store.describe(), "the store does not answer: {e}");
+        }
+    }
+
     /// Acts while leading; stops acting at once when leadership is lost; returns on shutdown.
     async fn lead_loop(
         &self,
@@ -189,6 +201,7 @@ impl Controller {
         elector: Option<&tokio::task::JoinHandle<()>>,
     ) -> Result<(), ControllerError> {
         let mut check = tokio::time::interval(Duration::from_secs(1));
+        let mut probe = tokio::time::interval(STANDBY_PROBE);
         loop {
             // Standby: wait for leadership.
             while !*leading.borrow_and_update() {
@@ -200,6 +213,7 @@ impl Controller {
                     _ = check.tick() => if elector.is_some_and(|e| e.is_finished()) {
                         return Err(failed("leader election", "the election task ended"));
                     },
+                    _ = probe.tick() => self.probe_store().await,
                 }
                 if *shutdown.borrow() {
                     return Ok(());
