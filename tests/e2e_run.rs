@@ -281,3 +281,64 @@ async fn deleting_the_failover_group_in_the_standby_removes_its_finalizer_and_ta
     );
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_failover_group_in_the_owner_waits_until_it_is_the_last_cluster() {
+    let world = converged_pair("delete-owner").await;
+    let delete = |cluster: &str| {
+        let groups: Api<FailoverGroup> = Api::namespaced(world.cluster(cluster).api.client(), NS);
+        async move {
+            groups
+                .delete(fixtures::GROUP, &DeleteParams::default())
+                .await
+                .expect("delete the FailoverGroup");
+        }
+    };
+    delete("east").await;
+
+    // The owner must not vanish from the table while west would then take over with east's
+    // workloads still running: it stays, says why, and keeps serving.
+    until(CONVERGE, "east reports WithdrawalBlocked", || {
+        let events = world.cluster("east").api.objects("Event");
+        async move {
+            let reasons: Vec<String> = events
+                .iter()
+                .filter_map(|e| e["reason"].as_str().map(str::to_string))
+                .collect();
+            check(reasons.iter().any(|r| r == "WithdrawalBlocked"), || {
+                format!("{reasons:?}")
+            })
+        }
+    })
+    .await;
+    let fg = world.cluster("east").failover_group().expect("still there");
+    assert!(fg["metadata"]["deletionTimestamp"].is_string(), "{fg}");
+    assert!(world.cluster("east").view().is_active());
+    let snap = expect::owner(&world, "east", CONVERGE).await;
+    assert_eq!(snap.clusters.len(), 2, "{:?}", snap.clusters);
+
+    // Once west has left, east is the last cluster and leaves too.
+    delete("west").await;
+    until(CONVERGE, "both FailoverGroups are gone", || {
+        let left: Vec<String> = world
+            .clusters
+            .values()
+            .filter(|c| c.failover_group().is_some())
+            .map(|c| c.name.clone())
+            .collect();
+        async move { check(left.is_empty(), || format!("still there in {left:?}")) }
+    })
+    .await;
+    let snap = world
+        .snapshot()
+        .await
+        .expect("table")
+        .expect("CONFIG stays");
+    assert!(snap.clusters.is_empty(), "{:?}", snap.clusters);
+    assert_eq!(snap.config.owner_cluster, "east", "deleting moves nothing");
+    assert!(
+        world.cluster("east").view().is_active(),
+        "deleting a FailoverGroup never changes its workloads"
+    );
+    world.finish().await;
+}
