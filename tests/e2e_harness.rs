@@ -14,7 +14,7 @@ use e2e::fixtures;
 use e2e::monitor::ServingMonitor;
 use e2e::poll::{check, until};
 use e2e::process::{Launch, Process, describe};
-use e2e::proxy::CutProxy;
+use e2e::proxy::{CutProxy, Path};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::json;
 use support::moto;
@@ -212,4 +212,24 @@ async fn the_monitor_reports_two_clusters_serving_and_two_primary_volumes_unless
         },
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blackholed_proxy_leaves_calls_hanging_until_it_is_restored() {
+    let proxy = CutProxy::start(&moto::endpoint()).await;
+    let client = moto::sdk_client_for(&proxy.url).await;
+    client
+        .list_tables()
+        .send()
+        .await
+        .expect("forwarded while open");
+    proxy.set_path(Path::Blackhole);
+    let call = tokio::time::timeout(Duration::from_secs(2), client.list_tables().send()).await;
+    assert!(call.is_err(), "a blackholed call gets no answer: {call:?}");
+    proxy.set_path(Path::Open);
+    client
+        .list_tables()
+        .send()
+        .await
+        .expect("forwarded again once restored");
 }

@@ -7,7 +7,7 @@ use crate::e2e::cluster::AppView;
 use crate::e2e::expect;
 use crate::e2e::fixtures::Timings;
 use crate::e2e::poll::{PERIOD, check, until};
-use crate::e2e::proxy::CutProxy;
+use crate::e2e::proxy::{CutProxy, Path};
 use crate::e2e::world::World;
 use crate::support::moto;
 use kubectl_failover::store::{ClusterState, HistoryStatus};
@@ -27,9 +27,9 @@ struct Cut {
     east_at_takeover: AppView,
 }
 
-/// Two converged clusters, east reaching DynamoDB through a proxy that is then cut; returns
-/// once east has stopped serving and west owns the group.
-async fn cut_primary_off(test: &str) -> Cut {
+/// Two converged clusters, east reaching DynamoDB through a proxy that is then cut (`how`);
+/// returns once east has stopped serving and west owns the group.
+async fn cut_primary_off(test: &str, how: Path) -> Cut {
     let mut world = World::new(test, &["east", "west"], "east", &Timings::default()).await;
     let proxy = CutProxy::start(&moto::endpoint()).await;
     let mut launch = world.launch("east");
@@ -40,7 +40,7 @@ async fn cut_primary_off(test: &str) -> Cut {
     expect::standby(world.cluster("west"), LIMIT).await;
     world.start_monitor();
 
-    proxy.set_cut(true);
+    proxy.set_path(how);
     let cut_at = Instant::now();
     let (mut fenced, mut taken) = (None, None);
     while fenced.is_none() || taken.is_none() {
@@ -73,13 +73,25 @@ async fn cut_primary_off(test: &str) -> Cut {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_primary_cut_off_from_dynamodb_stops_serving_before_the_standby_takes_over() {
+    fences_before_takeover("fence", Path::Reset).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "controller defect (branch kube), unsafe: a DynamoDB call that hangs blocks the agent's tick for up to the store client's 30s operation timeout, so the primary never fences and both clusters serve after the standby takes over (~7s); see the e2e report"]
+async fn a_primary_whose_dynamodb_calls_hang_stops_serving_before_the_standby_takes_over() {
+    fences_before_takeover("fence-hang", Path::Blackhole).await;
+}
+
+/// East, cut off `how`, stops serving before west takes over, shows FENCED, and once
+/// reconnected stands by.
+async fn fences_before_takeover(test: &str, how: Path) {
     let Cut {
         mut world,
         proxy,
         fenced,
         taken,
         east_at_takeover,
-    } = cut_primary_off("fence").await;
+    } = cut_primary_off(test, how).await;
     world.volume_overlap_expected = Some(
         "the fenced primary demotes its volume only after the standby promoted its own: see the ignored test below",
     );
@@ -128,7 +140,7 @@ async fn a_primary_cut_off_from_dynamodb_demotes_its_volume_before_the_standby_p
         world,
         east_at_takeover,
         ..
-    } = cut_primary_off("fence-volume").await;
+    } = cut_primary_off("fence-volume", Path::Reset).await;
     assert_eq!(
         east_at_takeover.volume["status"]["state"],
         "Secondary",
