@@ -86,10 +86,11 @@ async fn only_the_lease_holder_acts_and_the_other_replica_takes_over_after_a_gra
 
     let stopped_at = Instant::now();
     a.stop().await.unwrap();
-    assert_eq!(
-        holder(&server).await,
-        None,
-        "a graceful stop releases the Lease"
+    let after_stop = holder(&server).await;
+    assert_ne!(
+        after_stop.as_deref(),
+        Some("pod-a"),
+        "a graceful stop releases the Lease (pod-b may have taken it already)"
     );
     eventually(WAIT, "pod-b to lead and run the group", || async {
         (holder(&server).await.as_deref() == Some("pod-b") && runs_group(&b)).then_some(())

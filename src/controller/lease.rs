@@ -198,3 +198,7 @@ pub fn to_timestamp(t: chrono::DateTime<chrono::Utc>) -> k8s_openapi::jiff::Time
     k8s_openapi::jiff::Timestamp::from_millisecond(t.timestamp_millis())
         .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)
 }
+
+#[cfg(test)]
+#[path = "lease_tests.rs"]
+mod tests;

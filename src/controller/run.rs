@@ -139,10 +139,19 @@ impl Controller {
 
         let (lead_tx, mut leading) = watch::channel(self.settings.leader_election.is_none());
         let (elector_stop, elector_stop_rx) = watch::channel(false);
-        let elector = self.settings.leader_election.clone().map(|le| {
-            let e = LeaderElector::new(d.client.clone(), le, d.clock.clone(), self.metrics.clone());
-            tokio::spawn(e.run(lead_tx, elector_stop_rx))
-        });
+        // Without election the sender is kept here, so `leading` stays true and never closes.
+        let mut lead_tx = Some(lead_tx);
+        let elector = match (self.settings.leader_election.clone(), lead_tx.take()) {
+            (Some(le), Some(tx)) => {
+                let e =
+                    LeaderElector::new(d.client.clone(), le, d.clock.clone(), self.metrics.clone());
+                Some(tokio::spawn(e.run(tx, elector_stop_rx)))
+            }
+            (_, tx) => {
+                lead_tx = tx;
+                None
+            }
+        };
         if elector.is_none() {
             self.metrics.leader.set(1);
         }
@@ -178,6 +187,7 @@ impl Controller {
             let _ = elector.await;
         }
         drop(ctx);
+        drop(lead_tx);
         // The queue's senders are gone: the publisher ends once it has sent what is queued.
         let _ = tokio::time::timeout(Duration::from_secs(5), publisher).await;
         tracing::info!(cluster = %self.settings.cluster_name, "controller stopped");
@@ -223,19 +233,28 @@ impl Controller {
                 return Ok(());
             }
             tracing::info!(cluster = %self.settings.cluster_name, "leading: watching FailoverGroups and Failovers");
-            let acting = self.act(ctx.clone());
-            tokio::pin!(acting);
-            let outcome = loop {
-                tokio::select! {
-                    _ = &mut acting => break Err(failed("reconcile", "the watch streams ended")),
-                    _ = leading.changed() => if !*leading.borrow() { break Ok(false) },
-                    _ = shutdown.changed() => break Ok(true),
-                    _ = check.tick() => {
-                        if let Some(group) = ctx.supervisor.lock().await.failed() {
-                            break Err(failed("group agent", &format!("the agent of {group} ended")));
-                        }
-                        if elector.is_some_and(|e| e.is_finished()) {
-                            break Err(failed("leader election", "the election task ended"));
+            // The reconcile futures are dropped before any agent is stopped: one of them may hold
+            // the supervisor's lock, and it is not polled any more once the loop has ended.
+            let outcome = {
+                let acting = self.act(ctx.clone());
+                tokio::pin!(acting);
+                loop {
+                    tokio::select! {
+                        _ = &mut acting => break Err(failed("reconcile", "the watch streams ended")),
+                        changed = leading.changed() => if changed.is_err() || !*leading.borrow() {
+                            break Ok(false);
+                        },
+                        _ = shutdown.changed() => break Ok(true),
+                        _ = check.tick() => {
+                            // try_lock: awaiting the lock here would stop polling the reconcile
+                            // that holds it.
+                            let failed_group = ctx.supervisor.try_lock().ok().and_then(|s| s.failed());
+                            if let Some(group) = failed_group {
+                                break Err(failed("group agent", &format!("the agent of {group} ended")));
+                            }
+                            if elector.is_some_and(|e| e.is_finished()) {
+                                break Err(failed("leader election", "the election task ended"));
+                            }
                         }
                     }
                 }
