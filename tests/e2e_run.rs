@@ -14,6 +14,8 @@ mod fencing;
 #[path = "e2e_run/leader.rs"]
 mod leader;
 mod support;
+#[path = "e2e_run/unhealthy.rs"]
+mod unhealthy;
 
 use std::time::Duration;
 

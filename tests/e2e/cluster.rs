@@ -3,19 +3,17 @@
 //! csi-addons volume replication controller, and a kubeconfig for the controller process.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::fixtures::{self, NS};
+use super::volumes;
 use crate::apiserver::FakeApiServer;
 
 /// How long the workload stand-in takes to make replicas "ready".
 const WORKLOAD_DELAY: Duration = Duration::from_millis(100);
-/// How long a volume takes to reach the asked replication state.
-const VOLUME_DELAY: Duration = Duration::from_millis(150);
 
 /// A simulated cluster.
 pub struct Cluster {
@@ -25,6 +23,8 @@ pub struct Cluster {
     pub api: FakeApiServer,
     /// A kubeconfig pointing at it.
     pub kubeconfig: PathBuf,
+    /// A replication failure the volumes report while set (see [`Cluster::fail_volumes`]).
+    pub(super) volume_fault: Mutex<Option<String>>,
 }
 
 impl Cluster {
@@ -47,9 +47,17 @@ impl Cluster {
             name: name.to_string(),
             api,
             kubeconfig,
+            volume_fault: Mutex::new(None),
         });
-        tokio::spawn(volume_replication_controller(Arc::downgrade(&cluster)));
+        tokio::spawn(volumes::controller(Arc::downgrade(&cluster)));
         cluster
+    }
+
+    /// While `Some(reason)`, every VolumeReplication reports that replication failed
+    /// (`Completed` False with `reason`, `Degraded` True), as csi-addons does when the storage
+    /// backend cannot replicate; `None` heals them.
+    pub fn fail_volumes(&self, reason: Option<&str>) {
+        *self.volume_fault.lock().unwrap_or_else(|e| e.into_inner()) = reason.map(String::from);
     }
 
     /// Creates or replaces an object as GitOps (or a person) would.
@@ -211,85 +219,4 @@ impl AppView {
             self.statefulset["metadata"]["annotations"],
         )
     }
-}
-
-/// The csi-addons controller's visible behaviour: `VOLUME_DELAY` after `spec.replicationState`
-/// changes, `status.state` and the conditions csi-addons publishes follow it.
-async fn volume_replication_controller(cluster: std::sync::Weak<Cluster>) {
-    let gvk = GroupVersionKind::gvk(
-        "replication.storage.openshift.io",
-        "v1alpha1",
-        "VolumeReplication",
-    );
-    let resource = ApiResource::from_gvk(&gvk);
-    let Some(client) = cluster.upgrade().map(|c| c.api.client()) else {
-        return;
-    };
-    let api: Api<DynamicObject> = Api::namespaced_with(client, NS, &resource);
-    let mut behind_since: Option<tokio::time::Instant> = None;
-    loop {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let Some(objects) = cluster
-            .upgrade()
-            .map(|c| c.api.objects("VolumeReplication"))
-        else {
-            return;
-        };
-        let behind: Vec<(String, Value)> = objects
-            .iter()
-            .map(|vr| (vr, volume_status(vr)))
-            .filter(|(vr, want)| {
-                vr["status"]["state"] != want["state"]
-                    || vr["status"]["conditions"] != want["conditions"]
-            })
-            .map(|(vr, want)| {
-                let name = vr["metadata"]["name"].as_str().unwrap_or_default();
-                (name.to_string(), want)
-            })
-            .collect();
-        if behind.is_empty() {
-            behind_since = None;
-            continue;
-        }
-        // The volume needs time to change state; afterwards the status follows the spec as it
-        // is then (re-read on every scan).
-        let since = *behind_since.get_or_insert_with(tokio::time::Instant::now);
-        if since.elapsed() < VOLUME_DELAY {
-            continue;
-        }
-        for (name, want) in behind {
-            let patch = Patch::Merge(json!({"status": want}));
-            // A failed write is redone on the next scan.
-            let _ = api
-                .patch_status(&name, &PatchParams::default(), &patch)
-                .await;
-        }
-        behind_since = None;
-    }
-}
-
-/// The status csi-addons writes once a VolumeReplication reached its asked state.
-fn volume_status(vr: &Value) -> Value {
-    let generation = vr["metadata"]["generation"].as_i64().unwrap_or(1);
-    let (state, completed_reason) = match vr["spec"]["replicationState"].as_str() {
-        Some("primary") => ("Primary", "Promoted"),
-        Some("secondary") => ("Secondary", "Demoted"),
-        _ => ("Unknown", "Unknown"),
-    };
-    let condition = |kind: &str, status: &str, reason: &str| {
-        json!({
-            "type": kind, "status": status, "reason": reason, "message": "",
-            "observedGeneration": generation,
-            "lastTransitionTime": "2026-01-01T00:00:00Z",
-        })
-    };
-    json!({
-        "state": state,
-        "observedGeneration": generation,
-        "conditions": [
-            condition("Completed", "True", completed_reason),
-            condition("Degraded", "False", "Healthy"),
-            condition("Resyncing", "False", "NotResyncing"),
-        ],
-    })
 }

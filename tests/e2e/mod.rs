@@ -4,9 +4,9 @@
 //!
 //! Files: [`world`] (one scenario's clusters, table and processes), [`cluster`] (a simulated
 //! cluster and its stand-in controllers), [`fixtures`] (the application and FailoverGroup),
-//! [`process`] (one controller process), [`expect`] (the waits scenarios share), [`monitor`]
-//! (no two clusters serving), [`poll`] (deadline waits), [`proxy`] (a cuttable path to
-//! DynamoDB).
+//! [`volumes`] (the csi-addons stand-in), [`process`] (one controller process), [`expect`]
+//! (the waits scenarios share), [`monitor`] (no two clusters serving), [`poll`] (deadline
+//! waits), [`proxy`] (a cuttable path to DynamoDB).
 
 #![allow(dead_code)]
 
@@ -17,4 +17,5 @@ pub mod monitor;
 pub mod poll;
 pub mod process;
 pub mod proxy;
+pub mod volumes;
 pub mod world;
