@@ -8,6 +8,14 @@
 //! (the waits scenarios share), [`monitor`] (no two clusters serving), [`poll`] (deadline
 //! waits), [`proxy`] (a cuttable path to DynamoDB).
 
+//!
+//! Verified here only against stand-ins (a real cluster must confirm): the API server's
+//! simplifications listed in tests/support/apiserver/mod.rs (no CEL validation, no Table
+//! output for kubectl's columns, merge-patch semantics for strategic merge); workloads "ready"
+//! 100 ms after a scale with no pods and no termination grace period; csi-addons reaching the
+//! asked state after 150 ms; no external-dns reading the Ingress annotations; DynamoDB is
+//! moto's server (linearized), partitions are a TCP proxy on loopback.
+
 #![allow(dead_code)]
 
 pub mod cluster;
