@@ -7,6 +7,8 @@
 #[path = "support/apiserver/mod.rs"]
 mod apiserver;
 mod e2e;
+#[path = "e2e_run/failback.rs"]
+mod failback;
 #[path = "e2e_run/failures.rs"]
 mod failures;
 #[path = "e2e_run/fencing.rs"]
