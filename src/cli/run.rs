@@ -71,7 +71,7 @@ pub struct RunArgs {
     )]
     pub lease_duration: GoDuration,
 
-    /// This replica's identity in the Lease (default: the host name).
+    /// This replica's identity in the Lease (default: the host name with a random suffix).
     #[arg(long, env = "POD_NAME")]
     pub pod_name: Option<String>,
 
@@ -124,12 +124,17 @@ pub async fn run(store: &StoreArgs, args: RunArgs) -> Result<(), Error> {
     let kube_settings = KubeSettings::from_env().map_err(|e| Error::Usage(e.to_string()))?;
     let client = kube_client(&args).await?;
     let leader_election = if args.leader_elect {
+        // Two processes on one host share a host name: without POD_NAME each gets a random
+        // suffix, so they never both believe they hold the Lease.
         let identity = args
             .pod_name
             .clone()
-            .or_else(|| std::env::var("HOSTNAME").ok())
             .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| format!("{cluster_name}-{}", uuid::Uuid::new_v4().simple()));
+            .unwrap_or_else(|| {
+                let host = std::env::var("HOSTNAME").unwrap_or_else(|_| cluster_name.clone());
+                let suffix = uuid::Uuid::new_v4().simple().to_string();
+                format!("{host}-{}", &suffix[..8])
+            });
         let namespace = args
             .pod_namespace
             .clone()

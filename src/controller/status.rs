@@ -135,7 +135,7 @@ fn conditions(input: &StatusInput<'_>, mine: Option<&ClusterStatus>) -> Vec<Cond
                 condition_types::READY,
                 ConditionStatus::False,
                 "Converging",
-                format!("converging to {:?}: {why}", GroupRole::from(d.role)),
+                format!("converging to {}: {why}", role_name(d.role)),
             )
         }
     };
@@ -194,6 +194,14 @@ fn conditions(input: &StatusInput<'_>, mine: Option<&ClusterStatus>) -> Vec<Cond
         }
     };
     vec![ready, synced, degraded]
+}
+
+fn role_name(role: crate::protocol::Role) -> &'static str {
+    match role {
+        crate::protocol::Role::Primary => "PRIMARY",
+        crate::protocol::Role::Standby => "STANDBY",
+        crate::protocol::Role::Fenced => "FENCED",
+    }
 }
 
 /// A heartbeat age as written to status: `0` while the heartbeat is fresh (seen changing within

@@ -203,7 +203,9 @@ fn a_transition_phase_and_unhealthy_resources_are_meaningful_changes() {
         "{}",
         degraded.message
     );
-    assert_eq!(condition(&next, "Ready").status, ConditionStatus::False);
+    let ready = condition(&next, "Ready");
+    assert_eq!(ready.status, ConditionStatus::False);
+    assert_eq!(ready.message, "converging to PRIMARY: 2/3 replicas ready");
 }
 
 #[test]
