@@ -47,7 +47,8 @@ async fn cut_primary_off(test: &str, how: Path) -> Cut {
         let east = world.cluster("east").view();
         assert!(
             cut_at.elapsed() < LIMIT,
-            "not within {LIMIT:?}: east fenced ({fenced:?}) and west took over ({taken:?}); east: {}",
+            "not within {LIMIT:?}: east fenced ({fenced:?}) and west took over ({:?}); east: {}",
+            taken.as_ref().map(|(at, _)| at),
             east.summary()
         );
         if fenced.is_none() && !east.serves() {
