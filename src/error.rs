@@ -72,6 +72,9 @@ pub enum Error {
     /// Writing output failed (e.g. a closed pipe).
     #[error("could not write output: {0}")]
     Output(#[from] std::io::Error),
+    /// The `run` controller could not start or a vital task stopped.
+    #[error(transparent)]
+    Controller(#[from] crate::controller::ControllerError),
     /// Anything else.
     #[error("{0:#}")]
     Internal(#[from] anyhow::Error),
@@ -87,6 +90,7 @@ impl Error {
             Error::Usage(_) => ExitCode::Usage,
             Error::GroupNotFound { .. } => ExitCode::NotFound,
             Error::Invariant(_) => ExitCode::Conflict,
+            Error::Controller(e) => e.exit_code(),
             Error::Output(_) | Error::Internal(_) => ExitCode::Internal,
         }
     }

@@ -9,6 +9,7 @@
 //! - [`k8s`]: `ClusterActions`, the only code that changes a cluster; the simulated cluster.
 //! - [`ops`]: use cases shared by the CLI and the terminal UI (status view, history).
 //! - [`demo`]: the embedded demo: simulated clusters, one agent each, a script, a timeline.
+//! - [`controller`]: the `run` controller: watches, leader election, status, metrics.
 //! - [`cli`]: one file per subcommand: parse, call `ops`, print.
 //! - [`clock`], [`duration`], [`config`], [`error`]: small shared pieces.
 //!
@@ -20,6 +21,7 @@ pub mod agent;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod controller;
 pub mod crd;
 pub mod demo;
 pub mod duration;

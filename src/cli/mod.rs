@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod history;
 pub mod output;
+pub mod run;
 pub mod setup_dynamodb;
 pub mod status;
 
@@ -40,6 +41,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Run simulated clusters with real agents and fail applications over between them.
     Demo(demo::DemoArgs),
+    /// Run the controller in a cluster: agents for its FailoverGroups, Failover requests, status.
+    Run(Box<run::RunArgs>),
 }
 
 /// Runs the parsed command line.
@@ -49,6 +52,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Status(args) => status::run(&cli.store, args).await,
         Command::History(args) => history::run(&cli.store, args).await,
         Command::Demo(args) => demo::run(&cli.store, args).await,
+        Command::Run(args) => run::run(&cli.store, *args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! Kubernetes API server for the `run` controller, which tells it each group's resources
 //! through [`GroupResources`].
 
+pub mod kube;
 pub mod simulated;
 
 use crate::crd::FailoverGroupSpec;

@@ -1,0 +1,181 @@
+//! Kubernetes Events (events.k8s.io/v1, through kube's `Recorder`) for what agents report and
+//! for the controller's own refusals. Agents emit from inside their tick, which must not wait on
+//! the API server, so events go through a channel to one publishing task.
+
+use super::metrics::{Metrics, TransitionLabels};
+use crate::agent::{AgentEvent, AgentEventKind, EventSink};
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::Resource;
+use kube::runtime::events::{Event, EventType, Recorder};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// One event for one object, on its way to the publisher.
+pub struct Outgoing {
+    /// The object the event is about.
+    pub reference: ObjectReference,
+    /// The event.
+    pub event: Event,
+}
+
+/// Where events are sent; cheap to clone.
+#[derive(Clone)]
+pub struct EventQueue {
+    tx: mpsc::UnboundedSender<Outgoing>,
+}
+
+impl EventQueue {
+    /// A queue and the receiving end for [`publish_events`].
+    pub fn new() -> (EventQueue, mpsc::UnboundedReceiver<Outgoing>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (EventQueue { tx }, rx)
+    }
+
+    /// Queues an event about `reference`.
+    pub fn send(&self, reference: &ObjectReference, event: Event) {
+        // A closed queue means the controller is stopping: the event is of no use any more.
+        let _ = self.tx.send(Outgoing {
+            reference: reference.clone(),
+            event,
+        });
+    }
+
+    /// Queues a Warning about an object.
+    pub fn warn<K: Resource<DynamicType = ()>>(&self, object: &K, reason: &str, note: String) {
+        self.send(
+            &object.object_ref(&()),
+            Event {
+                type_: EventType::Warning,
+                reason: reason.to_string(),
+                note: Some(truncate(note)),
+                action: "Reconcile".to_string(),
+                secondary: None,
+            },
+        );
+    }
+}
+
+/// The `EventSink` of one group's agent: counts ended transitions, logs every event, and queues
+/// it as a Kubernetes Event on the FailoverGroup.
+pub struct GroupEventSink {
+    /// The queue.
+    pub queue: EventQueue,
+    /// The FailoverGroup.
+    pub reference: ObjectReference,
+    /// Metrics to count transitions in.
+    pub metrics: Arc<Metrics>,
+}
+
+impl EventSink for GroupEventSink {
+    fn emit(&self, event: AgentEvent) {
+        if let AgentEventKind::TransitionEnded { outcome, .. } = &event.kind {
+            self.metrics
+                .transitions
+                .get_or_create(&TransitionLabels {
+                    outcome: outcome.to_string(),
+                })
+                .inc();
+        }
+        tracing::info!(group = %event.group, cluster = %event.cluster, "{}", event.kind);
+        self.queue.send(&self.reference, to_event(&event.kind));
+    }
+}
+
+/// The Kubernetes Event for an agent event: reason, type, and the event's text as note.
+pub fn to_event(kind: &AgentEventKind) -> Event {
+    use AgentEventKind as K;
+    let (type_, reason) = match kind {
+        K::RoleChanged { .. } => (EventType::Normal, "RoleChanged"),
+        K::TransitionStarted { .. } => (EventType::Normal, "FailoverStarted"),
+        K::PhaseChanged { .. } => (EventType::Normal, "FailoverPhase"),
+        K::OwnershipFlipped { .. } => (EventType::Normal, "OwnershipMoved"),
+        K::TransitionEnded { outcome, .. } => match outcome {
+            crate::store::HistoryStatus::Success => (EventType::Normal, "FailoverSucceeded"),
+            crate::store::HistoryStatus::ForcedComplete => {
+                (EventType::Warning, "FailoverForcedComplete")
+            }
+            crate::store::HistoryStatus::RolledBack => (EventType::Warning, "FailoverRolledBack"),
+            crate::store::HistoryStatus::Failed => (EventType::Warning, "FailoverFailed"),
+        },
+        K::Fenced { .. } => (EventType::Warning, "Fenced"),
+        K::Unfenced => (EventType::Normal, "Unfenced"),
+        K::LockAcquired { .. } => (EventType::Normal, "LockAcquired"),
+        K::LockLost => (EventType::Warning, "LockLost"),
+        K::LockReleased => (EventType::Normal, "LockReleased"),
+        K::StoreError { .. } => (EventType::Warning, "StoreError"),
+        K::StoreRecovered => (EventType::Normal, "StoreRecovered"),
+        K::ClusterError { .. } => (EventType::Warning, "ClusterError"),
+        K::ClusterRecovered => (EventType::Normal, "ClusterRecovered"),
+        K::Refused { .. } => (EventType::Warning, "Refused"),
+        K::FailoverBlocked { .. } => (EventType::Warning, "FailoverBlocked"),
+        K::Stuck { .. } => (EventType::Warning, "FailoverStuck"),
+    };
+    Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(truncate(kind.to_string())),
+        action: "Failover".to_string(),
+        secondary: None,
+    }
+}
+
+/// Event notes are limited to 1 kB.
+fn truncate(mut note: String) -> String {
+    if note.len() > 1000 {
+        let mut end = 1000;
+        while !note.is_char_boundary(end) {
+            end -= 1;
+        }
+        note.truncate(end);
+    }
+    note
+}
+
+/// Publishes queued events until every sender is gone. A failed publish is logged, never
+/// retried: events are informational and the status carries the state.
+pub async fn publish_events(mut rx: mpsc::UnboundedReceiver<Outgoing>, recorder: Recorder) {
+    while let Some(out) = rx.recv().await {
+        if let Err(e) = recorder.publish(&out.event, &out.reference).await {
+            tracing::warn!(
+                object = ?out.reference.name,
+                reason = %out.event.reason,
+                "could not publish a Kubernetes Event: {e}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{FailoverMode, HistoryStatus};
+
+    #[test]
+    fn failed_and_rolled_back_failovers_are_warnings_and_successes_normal() {
+        let ended = |outcome| AgentEventKind::TransitionEnded {
+            id: "t1".into(),
+            source: "east".into(),
+            target: "west".into(),
+            mode: FailoverMode::Consistency,
+            automatic: false,
+            outcome,
+            duration: None,
+            downtime: None,
+        };
+        let ok = to_event(&ended(HistoryStatus::Success));
+        assert_eq!(
+            (ok.type_, ok.reason.as_str()),
+            (EventType::Normal, "FailoverSucceeded")
+        );
+        assert!(ok.note.unwrap().contains("east -> west"));
+        let rolled = to_event(&ended(HistoryStatus::RolledBack));
+        assert_eq!(rolled.type_, EventType::Warning);
+    }
+
+    #[test]
+    fn long_notes_are_cut_to_the_event_limit_on_a_character_boundary() {
+        let note = truncate("é".repeat(800));
+        assert!(note.len() <= 1000);
+        assert!(note.chars().all(|c| c == 'é'));
+    }
+}

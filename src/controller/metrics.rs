@@ -1,0 +1,177 @@
+//! The controller's Prometheus metrics (prometheus-client), served as text on `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+/// Labels of `kubectl_failover_reconciles_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReconcileLabels {
+    /// FailoverGroup or Failover.
+    pub kind: String,
+    /// ok or error.
+    pub result: String,
+}
+
+/// Labels of `kubectl_failover_transitions_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransitionLabels {
+    /// SUCCESS, FAILED, ROLLED_BACK or FORCED_COMPLETE.
+    pub outcome: String,
+}
+
+/// Labels of `kubectl_failover_store_requests_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreLabels {
+    /// The store operation (load_group, put_cluster_status, ...).
+    pub operation: String,
+    /// ok, conflict or the error kind (unavailable, throttled, ...).
+    pub result: String,
+}
+
+/// Labels of per-cluster gauges.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClusterLabels {
+    /// The group, namespace/name.
+    pub group: String,
+    /// The cluster.
+    pub cluster: String,
+}
+
+/// Labels of `kubectl_failover_lock_holder`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LockLabels {
+    /// The group, namespace/name.
+    pub group: String,
+    /// The cluster holding the group's lock.
+    pub holder: String,
+}
+
+/// Every metric of the controller, registered once.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Reconciles by kind and result.
+    pub reconciles: Family<ReconcileLabels, Counter>,
+    /// Transitions ended by this cluster's agents, by outcome.
+    pub transitions: Family<TransitionLabels, Counter>,
+    /// Store requests by operation and result.
+    pub store_requests: Family<StoreLabels, Counter>,
+    /// Seconds this cluster has seen each cluster's heartbeat unchanged.
+    pub heartbeat_age: Family<ClusterLabels, Gauge<f64, AtomicU64>>,
+    /// 1 for the cluster holding each group's lock (no series when nobody holds it).
+    pub lock_holder: Family<LockLabels, Gauge>,
+    /// 1 while this replica leads (acts), else 0.
+    pub leader: Gauge,
+    /// Groups whose agent runs in this replica.
+    pub groups: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric under the `kubectl_failover` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("kubectl_failover");
+        let m = Metrics {
+            registry: Registry::default(),
+            reconciles: Family::default(),
+            transitions: Family::default(),
+            store_requests: Family::default(),
+            heartbeat_age: Family::default(),
+            lock_holder: Family::default(),
+            leader: Gauge::default(),
+            groups: Gauge::default(),
+        };
+        registry.register(
+            "reconciles",
+            "Reconciles of FailoverGroups and Failovers, by kind and result",
+            m.reconciles.clone(),
+        );
+        registry.register(
+            "transitions",
+            "Failovers ended by this cluster's agents, by outcome",
+            m.transitions.clone(),
+        );
+        registry.register(
+            "store_requests",
+            "DynamoDB requests by operation and result",
+            m.store_requests.clone(),
+        );
+        registry.register(
+            "heartbeat_age_seconds",
+            "How long this cluster has seen each cluster's heartbeat unchanged",
+            m.heartbeat_age.clone(),
+        );
+        registry.register(
+            "lock_holder",
+            "Set (to 1) for the cluster that holds a group's failover lock",
+            m.lock_holder.clone(),
+        );
+        registry.register(
+            "leader",
+            "Whether this replica holds the leader Lease and acts (1) or not (0)",
+            m.leader.clone(),
+        );
+        registry.register(
+            "groups",
+            "FailoverGroups whose agent runs in this replica",
+            m.groups.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// Counts one reconcile.
+    pub fn reconciled(&self, kind: &str, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.reconciles
+            .get_or_create(&ReconcileLabels {
+                kind: kind.to_string(),
+                result: result.to_string(),
+            })
+            .inc();
+    }
+
+    /// The metrics in the Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_metrics_carry_the_prefix_and_labels() {
+        let m = Metrics::new();
+        m.reconciled("FailoverGroup", true);
+        m.transitions
+            .get_or_create(&TransitionLabels {
+                outcome: "SUCCESS".into(),
+            })
+            .inc();
+        let text = m.encode();
+        assert!(
+            text.contains(
+                r#"kubectl_failover_reconciles_total{kind="FailoverGroup",result="ok"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kubectl_failover_transitions_total{outcome="SUCCESS"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("kubectl_failover_leader 0"), "{text}");
+    }
+}

@@ -1,0 +1,310 @@
+//! Wiring and lifetime of the controller: the one place that spawns its long-lived tasks (event
+//! publisher, leader election), runs the FailoverGroup and Failover reconcile loops while this
+//! replica leads, stops every agent at once when leadership is lost, and on shutdown stops the
+//! agents (each releases its lock), then gives up the Lease.
+
+use super::context::{Context, ReconcileError};
+use super::events::{EventQueue, publish_events};
+use super::http::Health;
+use super::lease::LeaderElector;
+use super::metrics::Metrics;
+use super::supervisor::{AgentDeps, Supervisor};
+use super::tap::TappedStore;
+use super::{CONTROLLER_NAME, ControllerError, ControllerSettings, failovers, groups};
+use crate::clock::Clock;
+use crate::crd::{Failover, FailoverGroup};
+use crate::k8s::{ClusterActions, GroupResources};
+use crate::store::CoordinationStore;
+use futures::StreamExt;
+use kube::Api;
+use kube::api::ListParams;
+use kube::runtime::controller::{Action, Controller as KubeController};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::watcher;
+use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How often a standby replica checks that the store answers (for `/readyz`).
+const STANDBY_PROBE: Duration = Duration::from_secs(15);
+
+/// What the controller acts through; tests plug in the simulated cluster and the memory store.
+#[derive(Clone)]
+pub struct ControllerDeps {
+    /// The Kubernetes client (FailoverGroups, Failovers, Events, the Lease).
+    pub client: kube::Client,
+    /// This cluster's actions.
+    pub cluster: Arc<dyn ClusterActions>,
+    /// Where the resources of each group are told to the cluster side.
+    pub resources: Arc<dyn GroupResources>,
+    /// The coordination store.
+    pub store: Arc<dyn CoordinationStore>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One replica of the controller.
+pub struct Controller {
+    settings: ControllerSettings,
+    deps: ControllerDeps,
+    metrics: Arc<Metrics>,
+    store: Arc<TappedStore>,
+    health: Arc<Health>,
+}
+
+impl Controller {
+    /// A controller; nothing runs until [`Controller::run`].
+    pub fn new(settings: ControllerSettings, deps: ControllerDeps) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let store = Arc::new(TappedStore::new(deps.store.clone(), metrics.clone()));
+        let health = Arc::new(Health {
+            metrics: metrics.clone(),
+            store: store.clone(),
+            initialized: AtomicBool::new(false),
+        });
+        Controller {
+            settings,
+            deps,
+            metrics,
+            store,
+            health,
+        }
+    }
+
+    /// What `/healthz`, `/readyz` and `/metrics` serve.
+    pub fn health(&self) -> Arc<Health> {
+        self.health.clone()
+    }
+
+    /// The store as the agents use it (counted, with the last snapshots).
+    pub fn store(&self) -> Arc<TappedStore> {
+        self.store.clone()
+    }
+
+    /// Checks that the API server answers and serves both CRDs.
+    pub async fn check_api(&self) -> Result<(), ControllerError> {
+        let client = self.deps.client.clone();
+        if let Err(e) = client.apiserver_version().await {
+            return Err(ControllerError::NoCluster {
+                message: e.to_string(),
+            });
+        }
+        let probe = ListParams::default().limit(1);
+        let fgs: Api<FailoverGroup> = self.api();
+        if let Err(e) = fgs.list_metadata(&probe).await {
+            return Err(ControllerError::MissingCrd {
+                resource: "failovergroups.kubectl-failover.io",
+                message: e.to_string(),
+            });
+        }
+        let fos: Api<Failover> = self.api();
+        if let Err(e) = fos.list_metadata(&probe).await {
+            return Err(ControllerError::MissingCrd {
+                resource: "failovers.kubectl-failover.io",
+                message: e.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
+    {
+        match &self.settings.namespace {
+            Some(ns) => Api::namespaced(self.deps.client.clone(), ns),
+            None => Api::all(self.deps.client.clone()),
+        }
+    }
+
+    /// Runs until `shutdown` turns true; then stops every agent (locks released), gives up the
+    /// Lease and returns. An error means a vital task stopped: exit non-zero to be restarted.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), ControllerError> {
+        let d = &self.deps;
+        let (queue, events_rx) = EventQueue::new();
+        let instance = self.settings.leader_election.as_ref().map_or_else(
+            || self.settings.cluster_name.clone(),
+            |l| l.identity.clone(),
+        );
+        let recorder = Recorder::new(
+            d.client.clone(),
+            Reporter {
+                controller: CONTROLLER_NAME.to_string(),
+                instance: Some(instance),
+            },
+        );
+        let publisher = tokio::spawn(publish_events(events_rx, recorder));
+
+        let (lead_tx, mut leading) = watch::channel(self.settings.leader_election.is_none());
+        let (elector_stop, elector_stop_rx) = watch::channel(false);
+        // Without election the sender is kept here, so `leading` stays true and never closes.
+        let mut lead_tx = Some(lead_tx);
+        let elector = match (self.settings.leader_election.clone(), lead_tx.take()) {
+            (Some(le), Some(tx)) => {
+                let e =
+                    LeaderElector::new(d.client.clone(), le, d.clock.clone(), self.metrics.clone());
+                Some(tokio::spawn(e.run(tx, elector_stop_rx)))
+            }
+            (_, tx) => {
+                lead_tx = tx;
+                None
+            }
+        };
+        if elector.is_none() {
+            self.metrics.leader.set(1);
+        }
+
+        let ctx = Arc::new(Context {
+            settings: self.settings.clone(),
+            client: d.client.clone(),
+            store: self.store.clone(),
+            resources: d.resources.clone(),
+            clock: d.clock.clone(),
+            metrics: self.metrics.clone(),
+            events: queue.clone(),
+            supervisor: tokio::sync::Mutex::new(Supervisor::new(AgentDeps {
+                store: self.store.clone(),
+                cluster: d.cluster.clone(),
+                clock: d.clock.clone(),
+                metrics: self.metrics.clone(),
+                events: queue,
+                client: d.client.clone(),
+            })),
+            reported_invalid: Mutex::new(HashSet::new()),
+        });
+        self.probe_store().await;
+        self.health.set_initialized();
+        tracing::info!(cluster = %self.settings.cluster_name, "controller started");
+
+        let result = self
+            .lead_loop(&ctx, &mut leading, &mut shutdown, elector.as_ref())
+            .await;
+        ctx.supervisor.lock().await.stop_all().await;
+        let _ = elector_stop.send(true);
+        if let Some(elector) = elector {
+            let _ = elector.await;
+        }
+        drop(ctx);
+        drop(lead_tx);
+        // The queue's senders are gone: the publisher ends once it has sent what is queued.
+        let _ = tokio::time::timeout(Duration::from_secs(5), publisher).await;
+        tracing::info!(cluster = %self.settings.cluster_name, "controller stopped");
+        result
+    }
+
+    /// One cheap request (the operator's group listing), so `/readyz` tells whether the store
+    /// answers even on a standby replica, whose agents make no requests.
+    async fn probe_store(&self) {
+        if let Err(e) = self.store.list_groups(&self.settings.operator_id).await {
+            tracing::warn!(store = %self.store.describe(), "the store does not answer: {e}");
+        }
+    }
+
+    /// Acts while leading; stops acting at once when leadership is lost; returns on shutdown.
+    async fn lead_loop(
+        &self,
+        ctx: &Arc<Context>,
+        leading: &mut watch::Receiver<bool>,
+        shutdown: &mut watch::Receiver<bool>,
+        elector: Option<&tokio::task::JoinHandle<()>>,
+    ) -> Result<(), ControllerError> {
+        let mut check = tokio::time::interval(Duration::from_secs(1));
+        let mut probe = tokio::time::interval(STANDBY_PROBE);
+        loop {
+            // Standby: wait for leadership.
+            while !*leading.borrow_and_update() {
+                tokio::select! {
+                    changed = leading.changed() => if changed.is_err() {
+                        return Err(failed("leader election", "the election ended"));
+                    },
+                    _ = shutdown.changed() => return Ok(()),
+                    _ = check.tick() => if elector.is_some_and(|e| e.is_finished()) {
+                        return Err(failed("leader election", "the election task ended"));
+                    },
+                    _ = probe.tick() => self.probe_store().await,
+                }
+                if *shutdown.borrow() {
+                    return Ok(());
+                }
+            }
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            tracing::info!(cluster = %self.settings.cluster_name, "leading: watching FailoverGroups and Failovers");
+            // The reconcile futures are dropped before any agent is stopped: one of them may hold
+            // the supervisor's lock, and it is not polled any more once the loop has ended.
+            let outcome = {
+                let acting = self.act(ctx.clone());
+                tokio::pin!(acting);
+                loop {
+                    tokio::select! {
+                        _ = &mut acting => break Err(failed("reconcile", "the watch streams ended")),
+                        changed = leading.changed() => if changed.is_err() || !*leading.borrow() {
+                            break Ok(false);
+                        },
+                        _ = shutdown.changed() => break Ok(true),
+                        _ = check.tick() => {
+                            // try_lock: awaiting the lock here would stop polling the reconcile
+                            // that holds it.
+                            let failed_group = ctx.supervisor.try_lock().ok().and_then(|s| s.failed());
+                            if let Some(group) = failed_group {
+                                break Err(failed("group agent", &format!("the agent of {group} ended")));
+                            }
+                            if elector.is_some_and(|e| e.is_finished()) {
+                                break Err(failed("leader election", "the election task ended"));
+                            }
+                        }
+                    }
+                }
+            };
+            match outcome {
+                Ok(false) => {
+                    tracing::warn!(cluster = %self.settings.cluster_name, "lost the leader Lease: stopping every agent");
+                    ctx.supervisor.lock().await.stop_all().await;
+                }
+                Ok(true) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Both reconcile loops; runs until dropped (or the watches end).
+    async fn act(&self, ctx: Arc<Context>) {
+        let config = watcher::Config::default();
+        let groups = KubeController::new(self.api::<FailoverGroup>(), config.clone())
+            .run(groups::reconcile, error_policy, ctx.clone())
+            .for_each(|r| async move { log_result("FailoverGroup", r) });
+        let failovers = KubeController::new(self.api::<Failover>(), config)
+            .run(failovers::reconcile, error_policy, ctx)
+            .for_each(|r| async move { log_result("Failover", r) });
+        futures::future::join(groups, failovers).await;
+    }
+}
+
+fn failed(task: &'static str, message: &str) -> ControllerError {
+    ControllerError::TaskFailed {
+        task,
+        message: message.to_string(),
+    }
+}
+
+fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(kind: &str, r: Result<T, E>) {
+    match r {
+        Ok(obj) => tracing::trace!(kind, object = ?obj, "reconciled"),
+        Err(e) => tracing::debug!(kind, "reconcile: {e}"),
+    }
+}
+
+/// Retries: a refused withdrawal after [`groups::WITHDRAWAL_RETRY`], anything else after 5s.
+fn error_policy<K>(obj: Arc<K>, err: &ReconcileError, _ctx: Arc<Context>) -> Action
+where
+    K: kube::ResourceExt,
+{
+    tracing::warn!(object = %obj.name_any(), "reconcile failed: {err}");
+    match err {
+        ReconcileError::Withdrawal(_) => Action::requeue(groups::WITHDRAWAL_RETRY),
+        _ => Action::requeue(Duration::from_secs(5)),
+    }
+}

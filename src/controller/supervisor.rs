@@ -1,0 +1,201 @@
+//! The dynamic set of group agents of one replica: started when a FailoverGroup is seen,
+//! restarted when the settings the agent was built from change, stopped (lock released) when the
+//! group is withdrawn or leadership is lost. The one place that spawns group tasks.
+
+use super::events::{EventQueue, GroupEventSink};
+use super::group_task::GroupTask;
+use super::metrics::Metrics;
+use super::status_patch::StatusWriter;
+use super::tap::TappedStore;
+use crate::agent::{AgentError, GroupAgent, GroupSpec};
+use crate::clock::Clock;
+use crate::crd::{FailoverGroup, GroupSettings};
+use crate::k8s::ClusterActions;
+use crate::protocol::GroupPolicy;
+use crate::store::{GroupConfig, GroupId};
+use kube::{Api, Resource, ResourceExt};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+/// What group agents need, shared by all of them.
+#[derive(Clone)]
+pub struct AgentDeps {
+    /// The store, tapped.
+    pub store: Arc<TappedStore>,
+    /// This cluster.
+    pub cluster: Arc<dyn ClusterActions>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Kubernetes Events.
+    pub events: EventQueue,
+    /// For status writes.
+    pub client: kube::Client,
+}
+
+/// What an agent was built from; a change restarts it. The bootstrap CONFIG's `lastUpdated`
+/// is the time of the conversion, not a setting, so it is left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fingerprint {
+    policy: GroupPolicy,
+    bootstrap: GroupConfig,
+}
+
+impl Fingerprint {
+    fn of(settings: &GroupSettings) -> Self {
+        let mut bootstrap = settings.bootstrap.clone();
+        bootstrap.last_updated = None;
+        Fingerprint {
+            policy: settings.policy.clone(),
+            bootstrap,
+        }
+    }
+}
+
+struct Running {
+    fingerprint: Fingerprint,
+    stop: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+    generation: Arc<AtomicI64>,
+}
+
+/// What [`Supervisor::upsert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    /// The agent was not running and now is.
+    Started,
+    /// The settings changed: the agent was stopped and started again.
+    Restarted,
+    /// Already running with these settings.
+    Unchanged,
+}
+
+/// The running group agents.
+pub struct Supervisor {
+    deps: AgentDeps,
+    running: HashMap<GroupId, Running>,
+}
+
+impl Supervisor {
+    /// No agents yet.
+    pub fn new(deps: AgentDeps) -> Self {
+        Supervisor {
+            deps,
+            running: HashMap::new(),
+        }
+    }
+
+    /// Whether an agent runs for `group`.
+    pub fn is_running(&self, group: &GroupId) -> bool {
+        self.running.contains_key(group)
+    }
+
+    /// Starts the agent of `fg`, or restarts it when its settings changed.
+    pub async fn upsert(
+        &mut self,
+        fg: &FailoverGroup,
+        settings: GroupSettings,
+    ) -> Result<Upserted, AgentError> {
+        let fingerprint = Fingerprint::of(&settings);
+        let generation = fg.metadata.generation.unwrap_or(0);
+        let mut outcome = Upserted::Started;
+        if let Some(running) = self.running.get(&settings.group) {
+            if running.fingerprint == fingerprint && !running.handle.is_finished() {
+                running.generation.store(generation, Ordering::SeqCst);
+                return Ok(Upserted::Unchanged);
+            }
+            self.stop(&settings.group).await;
+            outcome = Upserted::Restarted;
+        }
+        let group = settings.group.clone();
+        let d = &self.deps;
+        let sink = Arc::new(GroupEventSink {
+            queue: d.events.clone(),
+            reference: fg.object_ref(&()),
+            metrics: d.metrics.clone(),
+        });
+        let interval = settings.bootstrap.heartbeat_interval.get();
+        let spec = GroupSpec {
+            group: group.clone(),
+            policy: settings.policy,
+            bootstrap: settings.bootstrap,
+        };
+        let agent = GroupAgent::new(
+            spec,
+            d.store.clone(),
+            d.cluster.clone(),
+            d.clock.clone(),
+            sink,
+        )?;
+        let api: Api<FailoverGroup> = Api::namespaced(d.client.clone(), &group.namespace);
+        let generation = Arc::new(AtomicI64::new(generation));
+        let task = GroupTask {
+            agent,
+            store: d.store.clone(),
+            clock: d.clock.clone(),
+            metrics: d.metrics.clone(),
+            writer: StatusWriter::new(api, &fg.name_any(), fg.status.clone()),
+            generation: generation.clone(),
+            interval,
+        };
+        let (stop, stop_rx) = watch::channel(false);
+        let span =
+            tracing::info_span!("group", group = %group, cluster = %d.cluster.cluster_name());
+        let handle = tokio::spawn(task.run(stop_rx).instrument(span));
+        tracing::info!(group = %group, ?outcome, "group agent started");
+        self.running.insert(
+            group,
+            Running {
+                fingerprint,
+                stop,
+                handle,
+                generation,
+            },
+        );
+        self.deps.metrics.groups.set(self.running.len() as i64);
+        Ok(outcome)
+    }
+
+    /// Stops the agent of `group` and waits until it has released its lock; false if none ran.
+    pub async fn stop(&mut self, group: &GroupId) -> bool {
+        let Some(running) = self.running.remove(group) else {
+            return false;
+        };
+        let _ = running.stop.send(true);
+        if let Err(e) = running.handle.await {
+            tracing::error!(group = %group, "group task ended abnormally: {e}");
+        }
+        self.deps.store.forget(group);
+        self.deps.metrics.groups.set(self.running.len() as i64);
+        tracing::info!(group = %group, "group agent stopped");
+        true
+    }
+
+    /// Stops every agent at once and waits for all of them (each releases its lock).
+    pub async fn stop_all(&mut self) {
+        let running: Vec<(GroupId, Running)> = self.running.drain().collect();
+        for (_, r) in &running {
+            let _ = r.stop.send(true);
+        }
+        for (group, r) in running {
+            if let Err(e) = r.handle.await {
+                tracing::error!(group = %group, "group task ended abnormally: {e}");
+            }
+            self.deps.store.forget(&group);
+        }
+        self.deps.metrics.groups.set(0);
+    }
+
+    /// A group whose task ended without being told to (it panicked): the process must exit.
+    pub fn failed(&self) -> Option<GroupId> {
+        self.running
+            .iter()
+            .find(|(_, r)| r.handle.is_finished())
+            .map(|(g, _)| g.clone())
+    }
+}

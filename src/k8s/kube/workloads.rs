@@ -1,0 +1,156 @@
+//! Deployments and StatefulSets: scaled to 0 with the replica count remembered in an annotation,
+//! scaled back to it, and judged from `status.readyReplicas` against `spec.replicas`.
+
+use super::batch::Batch;
+use super::errors::KubeError;
+use super::fencing::{Fence, annotation};
+use super::health::{component, worse};
+use super::objects::ObjectRef;
+use crate::k8s::{ComponentHealth, Progress};
+use crate::store::Health;
+use kube::api::DynamicObject;
+use serde_json::{Value, json};
+
+/// The annotation remembering a scaled-down workload's replica count.
+pub const REPLICAS_ANNOTATION: &str = "kubectl-failover.io/replicas";
+
+/// The FailoverGroup field listing workloads.
+pub const FIELD: &str = "workloads";
+
+/// `spec.replicas`; the API server defaults an unset one to 1.
+pub fn spec_replicas(obj: &DynamicObject) -> i64 {
+    obj.data["spec"]["replicas"].as_i64().unwrap_or(1)
+}
+
+/// A status count; the real types omit zero counts.
+fn status_count(obj: &DynamicObject, field: &str) -> i64 {
+    obj.data["status"][field].as_i64().unwrap_or(0)
+}
+
+/// Whether the status describes the current spec: the workload controller saw the last
+/// change. A status it has not written yet (no `observedGeneration`) describes nothing.
+fn observed(obj: &DynamicObject) -> bool {
+    let observed = obj.data["status"]["observedGeneration"].as_i64();
+    match (observed, obj.metadata.generation) {
+        (Some(observed), Some(generation)) => observed >= generation,
+        (None, Some(_)) => false,
+        (_, None) => true,
+    }
+}
+
+/// Scales every workload to 0, remembering its replica count; done when no replica is left.
+pub async fn scale_down(
+    fence: &Fence<'_>,
+    objects: Vec<ObjectRef<'_>>,
+) -> Result<Progress, KubeError> {
+    let batch = Batch {
+        objects,
+        field: FIELD,
+        deactivating: true,
+    };
+    let decide = |_: usize, obj: &DynamicObject| {
+        let replicas = spec_replicas(obj);
+        Ok((replicas > 0).then(|| {
+            json!({
+                "metadata": {"annotations": {REPLICAS_ANNOTATION: replicas.to_string()}},
+                "spec": {"replicas": 0},
+            })
+        }))
+    };
+    let waiting = |i: usize, obj: &DynamicObject| {
+        // terminatingReplicas (Kubernetes 1.33+): pods still shutting down may still write to
+        // the volumes that are demoted next.
+        let left = ["replicas", "readyReplicas", "terminatingReplicas"]
+            .into_iter()
+            .map(|field| status_count(obj, field))
+            .max()
+            .unwrap_or(0);
+        if !observed(obj) {
+            let object = &batch.objects[i];
+            Some(format!(
+                "{object}: waiting for its controller to see the change"
+            ))
+        } else {
+            (left > 0).then(|| format!("{}: {left} replicas left", batch.objects[i]))
+        }
+    };
+    batch.run(fence, decide, waiting).await
+}
+
+/// Scales every workload at 0 back to its remembered count; done when all replicas are ready.
+pub async fn scale_up(
+    fence: &Fence<'_>,
+    objects: Vec<ObjectRef<'_>>,
+) -> Result<Progress, KubeError> {
+    let batch = Batch {
+        objects,
+        field: FIELD,
+        deactivating: false,
+    };
+    let decide = |i: usize, obj: &DynamicObject| {
+        if spec_replicas(obj) > 0 {
+            // Running already (never scaled down, or scaled by someone since): leave it.
+            return Ok(None);
+        }
+        let replicas = remembered(&batch.objects[i], obj)?;
+        Ok((replicas > 0).then(|| {
+            json!({
+                "metadata": {"annotations": {REPLICAS_ANNOTATION: Value::Null}},
+                "spec": {"replicas": replicas},
+            })
+        }))
+    };
+    let waiting = |i: usize, obj: &DynamicObject| {
+        let want = spec_replicas(obj);
+        let ready = status_count(obj, "readyReplicas");
+        (ready != want || !observed(obj))
+            .then(|| format!("{}: {ready}/{want} ready", batch.objects[i]))
+    };
+    batch.run(fence, decide, waiting).await
+}
+
+/// The replica count remembered on a workload at 0.
+fn remembered(object: &ObjectRef<'_>, obj: &DynamicObject) -> Result<i64, KubeError> {
+    let bad = |value: &str, problem: &str| KubeError::BadValue {
+        object: object.to_string(),
+        field: format!("annotation {REPLICAS_ANNOTATION}"),
+        value: value.to_string(),
+        problem: problem.to_string(),
+        fix: format!(
+            "annotate it with the replica count to run when active (kubectl annotate {} {} {REPLICAS_ANNOTATION}=N), or scale it up yourself",
+            object.kind.label, object.name
+        ),
+    };
+    let Some(text) = annotation(obj, REPLICAS_ANNOTATION) else {
+        return Err(bad(
+            "",
+            "is missing on a workload at 0 replicas, so the count to restore is unknown",
+        ));
+    };
+    match text.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n),
+        _ => Err(bad(text, "is not a replica count")),
+    }
+}
+
+/// Per workload with replicas asked for: all ready is OK, some DEGRADED, none ERROR; workloads
+/// at 0 are a healthy standby.
+pub fn judge(objects: &[(ObjectRef<'_>, DynamicObject)]) -> ComponentHealth {
+    let mut worst = Health::Ok;
+    let mut problems = Vec::new();
+    for (object, obj) in objects {
+        let want = spec_replicas(obj);
+        let ready = status_count(obj, "readyReplicas");
+        if want == 0 || ready >= want {
+            continue;
+        }
+        let health = if ready > 0 {
+            Health::Degraded
+        } else {
+            Health::Error
+        };
+        worst = worse(worst, health);
+        problems.push(format!("{object}: {ready}/{want} ready"));
+    }
+    component(worst, problems)
+}

@@ -1,0 +1,104 @@
+//! The real `kubectl-failover run` binary against the in-memory Kubernetes API server (through
+//! a kubeconfig) and moto's DynamoDB: it creates the missing table, runs the FailoverGroup's
+//! agent (PRIMARY in status), answers /readyz and /metrics, and exits 0 on SIGTERM.
+
+#[path = "support/apiserver/mod.rs"]
+mod apiserver;
+#[path = "support/controller.rs"]
+mod controller_support;
+#[path = "support/moto.rs"]
+mod moto;
+
+use controller_support::*;
+use kube::api::{Api, PostParams};
+use kubectl_failover::crd::{FailoverGroup, GroupRole};
+use serde_json::json;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn http_get(addr: &str, path: &str) -> Option<String> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    Some(response)
+}
+
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_binary_creates_the_table_acts_serves_health_and_stops_cleanly_on_sigterm() {
+    let server = api_server().await;
+    server.put_object(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "api", "namespace": NS},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "api"}},
+            "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}},
+        },
+    }));
+    let dir = std::env::temp_dir().join(format!("kfo-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig, "east").unwrap();
+    let table = moto::unique_table_name("run");
+    let addr = free_addr();
+
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-failover"))
+        .args(["run", "--leader-elect=false", "--metrics-addr", &addr])
+        .env_clear()
+        .envs(moto::binary_env())
+        .env("KUBECONFIG", &kubeconfig)
+        .env("CLUSTER_NAME", "east")
+        .env("DYNAMODB_TABLE_NAME", &table)
+        .env("KUBECTL_FAILOVER_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start kubectl-failover run");
+
+    let fgs: Api<FailoverGroup> = Api::namespaced(server.client(), NS);
+    fgs.create(&PostParams::default(), &failover_group("api", "east"))
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(60), "PRIMARY in status", || async {
+        let s = fgs.get("api").await.ok()?.status?;
+        (s.role == Some(GroupRole::Primary)).then_some(())
+    })
+    .await;
+    let ready = eventually(Duration::from_secs(10), "/readyz 200", || async {
+        http_get(&addr, "/readyz")
+            .await
+            .filter(|r| r.starts_with("HTTP/1.1 200"))
+    })
+    .await;
+    assert!(ready.ends_with("ok\n"), "{ready}");
+    let metrics = http_get(&addr, "/metrics").await.unwrap();
+    assert!(metrics.contains("kubectl_failover_groups 1"), "{metrics}");
+    assert!(
+        metrics.contains("kubectl_failover_heartbeat_age_seconds"),
+        "{metrics}"
+    );
+
+    let pid = child.id().expect("pid") as i32;
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits within 20s of SIGTERM")
+        .unwrap();
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr).await;
+    }
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("controller stopped"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

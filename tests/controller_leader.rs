@@ -1,0 +1,161 @@
+//! Leader election of the `run` controller on a coordination.k8s.io/v1 Lease: two replicas of
+//! one cluster on one API server, only the holder of the Lease runs agents; the other takes
+//! over when the first stops (at once after a graceful stop, after the Lease's duration after a
+//! crash).
+
+#[path = "support/apiserver/mod.rs"]
+mod apiserver;
+#[path = "support/controller.rs"]
+mod controller_support;
+
+use controller_support::*;
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::{Api, PostParams};
+use kubectl_failover::clock::SystemClock;
+use kubectl_failover::crd::{FailoverGroup, GroupRole};
+use kubectl_failover::k8s::simulated::ServingLog;
+use kubectl_failover::store::memory::MemoryStore;
+use kubectl_failover::store::{CoordinationStore, GroupId};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(30);
+const LEASE: Duration = Duration::from_secs(3);
+
+fn replica(identity: &str) -> kubectl_failover::controller::ControllerSettings {
+    let mut s = settings("east");
+    s.leader_election = Some(leader(identity, LEASE));
+    s
+}
+
+fn is_leader(r: &Running) -> bool {
+    r.metrics()
+        .lines()
+        .any(|l| l == "kubectl_failover_leader 1")
+}
+
+fn runs_group(r: &Running) -> bool {
+    r.metrics()
+        .lines()
+        .any(|l| l == "kubectl_failover_groups 1")
+}
+
+async fn holder(server: &apiserver::FakeApiServer) -> Option<String> {
+    let leases: Api<Lease> = Api::namespaced(server.client(), "kube-system");
+    leases
+        .get_opt("kubectl-failover-leader")
+        .await
+        .ok()??
+        .spec?
+        .holder_identity
+}
+
+async fn setup() -> (
+    apiserver::FakeApiServer,
+    Arc<dyn CoordinationStore>,
+    ServingLog,
+) {
+    let server = api_server().await;
+    let fgs: Api<FailoverGroup> = Api::namespaced(server.client(), NS);
+    fgs.create(&PostParams::default(), &failover_group("web", "east"))
+        .await
+        .unwrap();
+    let store: Arc<dyn CoordinationStore> = Arc::new(MemoryStore::new());
+    (server, store, ServingLog::new(Arc::new(SystemClock::new())))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_lease_holder_acts_and_the_other_replica_takes_over_after_a_graceful_stop() {
+    let (server, store, log) = setup().await;
+    let a = start(&server, store.clone(), replica("pod-a"), &log);
+    eventually(WAIT, "pod-a to lead", || async {
+        (holder(&server).await.as_deref() == Some("pod-a") && runs_group(&a)).then_some(())
+    })
+    .await;
+    let b = start(&server, store.clone(), replica("pod-b"), &log);
+    // pod-b follows: it never acts while pod-a renews.
+    tokio::time::sleep(LEASE * 2).await;
+    assert!(is_leader(&a) && runs_group(&a));
+    assert!(!is_leader(&b), "{}", b.metrics());
+    assert!(!runs_group(&b), "{}", b.metrics());
+    assert!(
+        b.health.store.reachable(),
+        "a standby checks the store too, so it is ready"
+    );
+    assert_eq!(holder(&server).await.as_deref(), Some("pod-a"));
+
+    let stopped_at = Instant::now();
+    a.stop().await.unwrap();
+    let after_stop = holder(&server).await;
+    assert_ne!(
+        after_stop.as_deref(),
+        Some("pod-a"),
+        "a graceful stop releases the Lease (pod-b may have taken it already)"
+    );
+    eventually(WAIT, "pod-b to lead and run the group", || async {
+        (holder(&server).await.as_deref() == Some("pod-b") && runs_group(&b)).then_some(())
+    })
+    .await;
+    assert!(
+        stopped_at.elapsed() < LEASE,
+        "a released Lease is taken without waiting its duration ({:?})",
+        stopped_at.elapsed()
+    );
+    let fgs: Api<FailoverGroup> = Api::namespaced(server.client(), NS);
+    eventually(WAIT, "PRIMARY kept in status under pod-b", || async {
+        let s = fgs.get("web").await.ok()?.status?;
+        (s.role == Some(GroupRole::Primary)).then_some(())
+    })
+    .await;
+    let snapshot = store
+        .load_group(OP, &GroupId::new(NS, "web").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot.config.owner_cluster, "east");
+    b.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_leader_is_replaced_only_after_its_lease_lapsed() {
+    let (server, store, log) = setup().await;
+    // pod-a runs on its own runtime, so that a crash can drop every one of its tasks at once.
+    let config = server.config();
+    let (a_store, a_log) = (store.clone(), log.clone());
+    let (kill, killed) = std::sync::mpsc::channel::<()>();
+    let pod_a = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let _running = rt.block_on(async move {
+            let client = kube::Client::try_from(config).unwrap();
+            start_with_client(client, a_store, replica("pod-a"), &a_log)
+        });
+        let _ = killed.recv();
+        rt.shutdown_background();
+    });
+    eventually(WAIT, "pod-a to lead", || async {
+        (holder(&server).await.as_deref() == Some("pod-a")).then_some(())
+    })
+    .await;
+    let b = start(&server, store.clone(), replica("pod-b"), &log);
+    tokio::time::sleep(LEASE).await;
+    assert!(!is_leader(&b));
+
+    // A crash: every task of pod-a is dropped, nothing is released.
+    kill.send(()).unwrap();
+    pod_a.join().unwrap();
+    let crashed_at = Instant::now();
+    eventually(WAIT, "pod-b to take the Lease over", || async {
+        (holder(&server).await.as_deref() == Some("pod-b")).then_some(())
+    })
+    .await;
+    assert!(
+        crashed_at.elapsed() >= LEASE - Duration::from_millis(700),
+        "taken over after {:?}, before the Lease's duration",
+        crashed_at.elapsed()
+    );
+    eventually(WAIT, "pod-b to run the group", || async {
+        runs_group(&b).then_some(())
+    })
+    .await;
+    b.stop().await.unwrap();
+}

@@ -1,0 +1,292 @@
+//! The world of one scenario: moto's DynamoDB server with a fresh table, one simulated cluster
+//! per name, the same FailoverGroup in each, and a `kubectl-failover run` process per cluster.
+//! On a failing test it prints every controller's log tail and every cluster's state.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use kubectl_failover::store::dynamodb::DynamoStore;
+use kubectl_failover::store::{CoordinationStore, GroupId, GroupSnapshot, HistoryRecord};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use super::cluster::Cluster;
+use super::fixtures::{self, Timings};
+use super::monitor::ServingMonitor;
+use super::process::{Launch, Process, describe};
+use crate::support::moto;
+
+/// The operator id of every scenario (each has its own table).
+pub const OPERATOR: &str = "e2e-operator";
+
+/// Scenarios running at once: each runs two controllers on a machine with few cores, and the
+/// protocol's timings are real seconds.
+static SLOTS: Semaphore = Semaphore::const_new(2);
+
+/// One scenario's world.
+pub struct World {
+    /// The table's name.
+    pub table: String,
+    /// The table, read as a person's CLI would.
+    pub store: DynamoStore,
+    /// Clusters by name.
+    pub clusters: BTreeMap<String, Arc<Cluster>>,
+    /// Where kubeconfigs and logs go.
+    pub dir: PathBuf,
+    /// The no-overlap watch, once started.
+    pub monitor: Option<ServingMonitor>,
+    /// Why two primary volumes at once are expected in this scenario (`None`: asserted never).
+    pub volume_overlap_expected: Option<&'static str>,
+    procs: BTreeMap<String, Process>,
+    finished: Vec<Process>,
+    starts: AtomicU32,
+    _slot: SemaphorePermit<'static>,
+}
+
+impl World {
+    /// Clusters `names`, each with the application and a FailoverGroup whose initial primary is
+    /// `primary`; no controller runs yet.
+    pub async fn new(test: &str, names: &[&str], primary: &str, timings: &Timings) -> World {
+        let slot = SLOTS.acquire().await.expect("semaphore is never closed");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("e2e")
+            .join(format!("{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        let (store, table) = moto::fresh_store_named("e2e").await;
+        let mut clusters = BTreeMap::new();
+        for name in names {
+            let cluster = Cluster::start(name, &dir).await;
+            cluster.apply(fixtures::failover_group(primary, timings));
+            clusters.insert(name.to_string(), cluster);
+        }
+        World {
+            table,
+            store,
+            clusters,
+            dir,
+            monitor: None,
+            volume_overlap_expected: None,
+            procs: BTreeMap::new(),
+            finished: Vec::new(),
+            starts: AtomicU32::new(0),
+            _slot: slot,
+        }
+    }
+
+    /// A cluster by name.
+    pub fn cluster(&self, name: &str) -> &Arc<Cluster> {
+        self.clusters
+            .get(name)
+            .unwrap_or_else(|| panic!("no cluster {name} in this world"))
+    }
+
+    /// The group's id in the table.
+    pub fn group_id(&self) -> GroupId {
+        GroupId::new(fixtures::NS, fixtures::GROUP).expect("valid group id")
+    }
+
+    /// How `run` is started for `cluster`: arguments and complete environment.
+    pub fn launch(&self, cluster: &str) -> Launch {
+        let c = self.cluster(cluster);
+        let mut launch = Launch {
+            args: run_args(),
+            env: Vec::new(),
+        };
+        for (k, v) in moto::binary_env() {
+            launch.set_env(k, &v);
+        }
+        launch.set_env("KUBECONFIG", &c.kubeconfig.display().to_string());
+        launch.set_env("CLUSTER_NAME", cluster);
+        launch.set_env("DYNAMODB_TABLE_NAME", &self.table);
+        launch.set_env("OPERATOR_ID", OPERATOR);
+        launch.set_env("POD_NAMESPACE", "kubectl-failover-system");
+        launch.set_env(
+            "KUBECTL_FAILOVER_LOG",
+            "debug,aws_config=warn,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,hyper=warn,hyper_util=warn,kube_client=info,rustls=warn,tower=warn",
+        );
+        launch
+    }
+
+    /// Starts `run` for `cluster` with the default launch.
+    pub fn start(&mut self, cluster: &str) {
+        let launch = self.launch(cluster);
+        self.start_with(cluster, &launch);
+    }
+
+    /// Starts `run` for `cluster` with `launch`; any earlier process of it must have ended.
+    pub fn start_with(&mut self, cluster: &str, launch: &Launch) {
+        self.start_keyed(cluster, cluster, launch);
+    }
+
+    /// Starts another replica of `cluster`'s controller (as a Deployment with 2 replicas
+    /// runs), addressed as `{cluster}/{replica}`.
+    pub fn start_replica(&mut self, cluster: &str, replica: &str) {
+        let launch = self.launch(cluster);
+        self.start_keyed(&format!("{cluster}/{replica}"), cluster, &launch);
+    }
+
+    fn start_keyed(&mut self, key: &str, cluster: &str, launch: &Launch) {
+        if let Some(mut old) = self.procs.remove(key) {
+            assert!(
+                old.exited().is_some(),
+                "{} is still running; stop it before starting another",
+                old.label
+            );
+            self.finished.push(old);
+        }
+        let n = self.starts.fetch_add(1, Ordering::Relaxed);
+        let label = format!("{cluster}-{n}");
+        let log = self.dir.join(format!("{label}.log"));
+        // Every process is a new pod: a new identity in the leader Lease, its own health port.
+        let mut launch = launch.clone();
+        if !launch.env.iter().any(|(k, _)| k == "POD_NAME") {
+            launch.set_env("POD_NAME", &format!("kubectl-failover-{label}"));
+        }
+        let metrics = format!("127.0.0.1:{}", free_port());
+        launch.set_env("METRICS_ADDR", &metrics);
+        let mut process = Process::spawn(&label, &launch, &log);
+        process.metrics_addr = Some(metrics);
+        self.procs.insert(key.to_string(), process);
+    }
+
+    /// The current process of `key` (a cluster, or `{cluster}/{replica}`).
+    pub fn process(&mut self, key: &str) -> &mut Process {
+        self.procs
+            .get_mut(key)
+            .unwrap_or_else(|| panic!("no controller was started as {key}"))
+    }
+
+    /// Crashes a controller (SIGKILL); its cluster keeps its objects as they are. When `key` is
+    /// a cluster's only controller, the serving monitor leaves that cluster out from now on.
+    pub async fn crash(&mut self, key: &str) {
+        if let Some(m) = &self.monitor
+            && self.clusters.contains_key(key)
+        {
+            m.ignore(key, true);
+        }
+        self.process(key).kill().await;
+    }
+
+    /// Stops `cluster`'s controller as Kubernetes does (SIGTERM) and returns how it exited.
+    pub async fn stop(&mut self, cluster: &str, limit: Duration) -> ExitStatus {
+        let p = self.process(cluster);
+        p.terminate();
+        match p.wait_exit(limit).await {
+            Some(status) => status,
+            None => panic!("{} did not exit within {limit:?} of SIGTERM", p.label),
+        }
+    }
+
+    /// Starts watching that no two clusters serve at once.
+    pub fn start_monitor(&mut self) {
+        self.monitor = Some(ServingMonitor::start(
+            self.clusters.values().cloned().collect(),
+        ));
+    }
+
+    /// The group in the table (CONFIG, CLUSTER# records, LOCK); `Err` with the cause.
+    pub async fn snapshot(&self) -> Result<Option<GroupSnapshot>, String> {
+        self.store
+            .load_group(OPERATOR, &self.group_id())
+            .await
+            .map_err(|e| format!("load the group from {}: {e}", self.table))
+    }
+
+    /// The group's history, newest first.
+    pub async fn history(&self) -> Result<Vec<HistoryRecord>, String> {
+        self.store
+            .history(OPERATOR, &self.group_id(), 100, None)
+            .await
+            .map(|page| page.records)
+            .map_err(|e| format!("read history from {}: {e}", self.table))
+    }
+
+    /// Asserts that no controller panicked (a panic is a bug whatever the scenario).
+    pub fn assert_no_panics(&self) {
+        for p in self.procs.values().chain(&self.finished) {
+            let out = p.output();
+            assert!(
+                !out.contains("panicked at"),
+                "{} panicked:\n{}",
+                p.label,
+                p.tail(40)
+            );
+        }
+    }
+
+    /// Ends the scenario: no overlap was seen, no controller panicked, every controller stops.
+    pub async fn finish(mut self) {
+        if let Some(m) = &self.monitor {
+            m.assert_no_overlap();
+            if self.volume_overlap_expected.is_none()
+                && let Some(v) = m.volume_overlap()
+            {
+                panic!("two clusters held the volume as primary at once:\n  {v}");
+            }
+        }
+        self.assert_no_panics();
+        let names: Vec<String> = self.procs.keys().cloned().collect();
+        for name in names {
+            let p = self.process(&name);
+            if p.exited().is_none() {
+                p.kill().await;
+            }
+        }
+    }
+
+    fn diagnostics(&mut self) -> String {
+        let mut out = format!(
+            "=== e2e world (table {}, logs in {})\n",
+            self.table,
+            self.dir.display()
+        );
+        for (name, c) in &self.clusters {
+            out.push_str(&format!("--- cluster {name}: {}\n", c.view().summary()));
+            out.push_str(&format!(
+                "    FailoverGroup status: {}\n",
+                c.failover_group()
+                    .map(|g| g["status"].to_string())
+                    .unwrap_or_else(|| "(none)".into())
+            ));
+        }
+        for p in self.finished.iter_mut().chain(self.procs.values_mut()) {
+            let state = p.exited().map(describe).unwrap_or_else(|| "running".into());
+            out.push_str(&format!(
+                "--- {} ({state}), last lines of {}:\n{}\n",
+                p.label,
+                p.log.display(),
+                p.tail(40)
+            ));
+        }
+        out
+    }
+}
+
+/// `run` as deployed (leader election on), with a short Lease so that a restarted process (a
+/// new pod with a new identity) takes over from its crashed predecessor within seconds; 2s
+/// against a 5s heartbeat timeout, as deploy/ uses 15s against 1m, so that a new leader
+/// heartbeats before the other clusters presume this one dead.
+pub fn run_args() -> Vec<String> {
+    ["run", "--lease-duration", "2s"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{}", self.diagnostics());
+        }
+    }
+}

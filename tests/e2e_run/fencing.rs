@@ -1,0 +1,152 @@
+//! Self-fencing: the primary's controller loses its path to DynamoDB while its cluster keeps
+//! running. It must take its own cluster out of service before the standby may take over.
+
+use std::time::{Duration, Instant};
+
+use crate::e2e::cluster::AppView;
+use crate::e2e::expect;
+use crate::e2e::fixtures::Timings;
+use crate::e2e::poll::{PERIOD, check, until};
+use crate::e2e::proxy::{CutProxy, Path};
+use crate::e2e::world::World;
+use crate::support::moto;
+use kubectl_failover::store::{ClusterState, HistoryStatus};
+
+/// Time for each stage after the cut.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// What happened after east was cut off.
+struct Cut {
+    world: World,
+    proxy: CutProxy,
+    /// When east stopped serving (traffic off, workloads at 0), after the cut.
+    fenced: Duration,
+    /// When the table first named west owner, after the cut.
+    taken: Duration,
+    /// East's objects at that moment.
+    east_at_takeover: AppView,
+}
+
+/// Two converged clusters, east reaching DynamoDB through a proxy that is then cut (`how`);
+/// returns once east has stopped serving and west owns the group.
+async fn cut_primary_off(test: &str, how: Path) -> Cut {
+    let mut world = World::new(test, &["east", "west"], "east", &Timings::default()).await;
+    let proxy = CutProxy::start(&moto::endpoint()).await;
+    let mut launch = world.launch("east");
+    launch.set_env("AWS_ENDPOINT", &proxy.url);
+    world.start_with("east", &launch);
+    world.start("west");
+    expect::active(world.cluster("east"), LIMIT).await;
+    expect::standby(world.cluster("west"), LIMIT).await;
+    world.start_monitor();
+
+    proxy.set_path(how);
+    let cut_at = Instant::now();
+    let (mut fenced, mut taken) = (None, None);
+    while fenced.is_none() || taken.is_none() {
+        let east = world.cluster("east").view();
+        assert!(
+            cut_at.elapsed() < LIMIT,
+            "not within {LIMIT:?}: east fenced ({fenced:?}) and west took over ({:?}); east: {}",
+            taken.as_ref().map(|(at, _)| at),
+            east.summary()
+        );
+        if fenced.is_none() && !east.serves() {
+            fenced = Some(cut_at.elapsed());
+        }
+        if taken.is_none()
+            && let Ok(Some(snap)) = world.snapshot().await
+            && snap.config.owner_cluster == "west"
+        {
+            taken = Some((cut_at.elapsed(), east));
+        }
+        tokio::time::sleep(PERIOD / 2).await;
+    }
+    let (taken, east_at_takeover) = taken.expect("loop ends once west took over");
+    Cut {
+        world,
+        proxy,
+        fenced: fenced.expect("loop ends once east fenced"),
+        taken,
+        east_at_takeover,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_cut_off_from_dynamodb_stops_serving_before_the_standby_takes_over() {
+    fences_before_takeover("fence", Path::Reset).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "controller defect (branch kube), unsafe: a DynamoDB call that hangs blocks the agent's tick for up to the store client's 30s operation timeout, so the primary never fences and both clusters serve after the standby takes over (~7s); see the e2e report"]
+async fn a_primary_whose_dynamodb_calls_hang_stops_serving_before_the_standby_takes_over() {
+    fences_before_takeover("fence-hang", Path::Blackhole).await;
+}
+
+/// East, cut off `how`, stops serving before west takes over, shows FENCED, and once
+/// reconnected stands by.
+async fn fences_before_takeover(test: &str, how: Path) {
+    let Cut {
+        mut world,
+        proxy,
+        fenced,
+        taken,
+        east_at_takeover,
+    } = cut_primary_off(test, how).await;
+    world.volume_overlap_expected = Some(
+        "the fenced primary demotes its volume only after the standby promoted its own: see the ignored test below",
+    );
+    assert!(
+        fenced < taken,
+        "east must stop serving ({fenced:?} after the cut) before west owns the group ({taken:?})"
+    );
+    assert!(
+        !east_at_takeover.dns_on() && east_at_takeover.web_replicas() == 0,
+        "{}",
+        east_at_takeover.summary()
+    );
+    expect::status_role(world.cluster("east"), "FENCED", None, LIMIT).await;
+    expect::active(world.cluster("west"), LIMIT).await;
+    let history = expect::history_len(&world, 1, LIMIT).await;
+    assert_eq!(
+        history[0].status,
+        HistoryStatus::ForcedComplete.to_string(),
+        "{:?}",
+        history[0]
+    );
+
+    // Reconnected, east learns it no longer owns the group and stays on standby.
+    proxy.set_cut(false);
+    expect::reported_state(&world, "east", ClusterState::Standby, LIMIT).await;
+    expect::status_role(world.cluster("east"), "STANDBY", Some("west"), LIMIT).await;
+    expect::standby(world.cluster("east"), LIMIT).await;
+    until(
+        Duration::from_secs(3),
+        "west still owns the group",
+        || async {
+            let snap = world.snapshot().await?.ok_or("no CONFIG")?;
+            check(snap.config.owner_cluster == "west", || {
+                snap.config.owner_cluster.clone()
+            })
+        },
+    )
+    .await;
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "controller defect (branch kube): while DynamoDB is unreachable each agent tick blocks ~4s in the SDK's retries, so the fenced primary asks for DemoteVolumes only after the standby has promoted its own volume; see the e2e report"]
+async fn a_primary_cut_off_from_dynamodb_demotes_its_volume_before_the_standby_promotes_its_own() {
+    let Cut {
+        world,
+        east_at_takeover,
+        ..
+    } = cut_primary_off("fence-volume", Path::Reset).await;
+    assert_eq!(
+        east_at_takeover.volume["status"]["state"],
+        "Secondary",
+        "east's volume when west took over: {}",
+        east_at_takeover.summary()
+    );
+    world.finish().await;
+}
