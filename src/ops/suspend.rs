@@ -144,7 +144,8 @@ mod tests {
         let store = MemoryStore::new();
         let group = GroupId::new("shop", "web").unwrap();
         let config = GroupConfig::new("op", group.clone(), "east", clock.now());
-        store.create_config(&config).await.unwrap();
+        let created = store.create_config(&config).await.unwrap();
+        assert!(matches!(created, crate::store::CreateOutcome::Created(_)));
         (store, clock, group)
     }
 
