@@ -6,6 +6,7 @@ pub mod history;
 pub mod output;
 pub mod setup_dynamodb;
 pub mod status;
+pub mod watch;
 
 use crate::config::StoreArgs;
 use crate::error::Error;
@@ -40,6 +41,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Run simulated clusters with real agents and fail applications over between them.
     Demo(demo::DemoArgs),
+    /// Watch groups, heartbeats, locks and history live in a terminal UI; promote and suspend.
+    Watch(watch::WatchArgs),
 }
 
 /// Runs the parsed command line.
@@ -49,6 +52,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Status(args) => status::run(&cli.store, args).await,
         Command::History(args) => history::run(&cli.store, args).await,
         Command::Demo(args) => demo::run(&cli.store, args).await,
+        Command::Watch(args) => watch::run(&cli.store, args).await,
     }
 }
 
