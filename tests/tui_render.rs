@@ -228,7 +228,7 @@ fn the_promote_dialog_names_group_source_target_and_mode() {
 #[test]
 fn history_is_newest_first_with_mode_kind_status_duration_downtime_and_initiator() {
     let s = healthy("shop", "web");
-    let mut app = app_with(&[s.clone()], 140, 30);
+    let mut app = app_with(std::slice::from_ref(&s), 140, 30);
     let failover = |name: &str, ago: i64, auto: bool, status: &str| FailoverView {
         failover_name: name.into(),
         source_cluster: "cluster-a".into(),

@@ -21,6 +21,8 @@ pub trait DemoControl: Send + Sync {
     async fn toggle_partition(&self, cluster: &str) -> Result<String, String>;
     /// The faults in force, by cluster.
     fn faults(&self) -> BTreeMap<String, DemoFaults>;
+    /// Timeline lines since the last call (agents' decisions, serving changes, script steps).
+    fn take_events(&self) -> Vec<String>;
 }
 
 /// What commands need.

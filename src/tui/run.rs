@@ -6,7 +6,7 @@
 //! real loop on a `TestBackend`; [`run`] puts it on the real terminal.
 
 use super::actions::{Actions, DemoControl};
-use super::app::{App, AppConfig, Msg};
+use super::app::{App, AppConfig, Level, Msg, StatusLine};
 use super::feed::{self, FeedConfig};
 use super::model::Window;
 use super::ui;
@@ -122,8 +122,19 @@ where
             _ = tick.tick() => Msg::Tick(clock.now()),
             () = &mut interrupted => break Ok(()),
         };
+        let tick = matches!(msg, Msg::Tick(_));
         for command in app.update(msg) {
             actions.run(command);
+        }
+        if let (true, Some(demo)) = (tick, &setup.demo) {
+            // The demo's timeline goes to the status line, newest last: what just happened.
+            for line in demo.take_events() {
+                app.update(Msg::Done(StatusLine {
+                    text: line,
+                    level: Level::Info,
+                }));
+            }
+            app.update(Msg::Demo(demo.faults()));
         }
         let window = app.window();
         window_tx.send_if_modified(|w| {
