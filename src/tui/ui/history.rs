@@ -57,13 +57,16 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 None => "-",
             };
             let row = Row::new([
-                Cell::from(f.start_time.format("%m-%d %H:%M:%S").to_string()),
+                Cell::from(f.start_time.format("%m-%d %H:%M").to_string()),
                 Cell::from(format!("{} → {}", f.source_cluster, f.target_cluster)),
                 Cell::from(f.mode.clone().unwrap_or_else(|| "-".into())),
                 Cell::from(kind),
                 Cell::from(status),
-                Cell::from(secs(f.duration_seconds)),
-                Cell::from(secs(f.downtime_seconds)),
+                Cell::from(format!(
+                    "{}/{}",
+                    secs(f.duration_seconds),
+                    secs(f.downtime_seconds)
+                )),
                 Cell::from(fit(&f.reason, 60)),
                 Cell::from(f.initiator.clone().unwrap_or_else(|| "-".into())),
             ]);
@@ -75,19 +78,35 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
     let header = Row::new([
-        "TIME", "FAILOVER", "MODE", "KIND", "STATUS", "TOOK", "DOWN", "REASON", "BY",
+        "TIME",
+        "FAILOVER",
+        "MODE",
+        "KIND",
+        "STATUS",
+        "TOOK/DOWN",
+        "REASON",
+        "BY",
     ])
     .style(Style::new().add_modifier(Modifier::BOLD));
     let widths = [
-        Constraint::Length(14),
+        Constraint::Length(11),
         Constraint::Length(21),
         Constraint::Length(11),
         Constraint::Length(6),
-        Constraint::Length(15),
-        Constraint::Length(6),
-        Constraint::Length(6),
+        Constraint::Length(13),
+        Constraint::Length(9),
         Constraint::Fill(2),
         Constraint::Fill(1),
     ];
+    // The top row's reason and initiator in full on the bottom border: the columns are
+    // narrow on an 80- or 100-column terminal.
+    let top = &history.view.failovers[start];
+    let full = format!(
+        " {}: {} · by {} ",
+        top.failover_name,
+        top.reason,
+        top.initiator.as_deref().unwrap_or("-")
+    );
+    let block = block.title_bottom(fit(&full, usize::from(area.width.saturating_sub(4))));
     frame.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }

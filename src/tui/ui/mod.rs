@@ -19,7 +19,15 @@ use ratatui::widgets::Paragraph;
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
     let a = layout::areas(frame.area());
-    frame.render_widget(title(app), a.title);
+    let right = refresh_state(app);
+    let [left_area, right_area] = ratatui::layout::Layout::horizontal([
+        ratatui::layout::Constraint::Fill(1),
+        ratatui::layout::Constraint::Length(right.chars().count() as u16),
+    ])
+    .areas(a.title);
+    let bar = Style::new().bg(Color::Blue).fg(Color::White);
+    frame.render_widget(title(app).style(bar), left_area);
+    frame.render_widget(Paragraph::new(right).style(bar), right_area);
     groups::draw(frame, app, a.groups);
     clusters::draw_clusters(frame, app, a.clusters);
     clusters::draw_lock(frame, app, a.lock);
@@ -33,19 +41,20 @@ pub fn draw(frame: &mut Frame, app: &App) {
 }
 
 fn title(app: &App) -> Paragraph<'static> {
+    Paragraph::new(Line::from(Span::styled(
+        format!(" {}", app.config.title),
+        Style::new().add_modifier(Modifier::BOLD),
+    )))
+}
+
+/// The title bar's right end, kept whole however long the title is.
+fn refresh_state(app: &App) -> String {
     let refresh = match (app.refreshing, app.last_update) {
         (true, _) => "refreshing...".to_string(),
         (false, Some(at)) => format!("updated {} ago", span((app.now - at).num_seconds())),
         (false, None) => "loading...".to_string(),
     };
-    let line = Line::from(vec![
-        Span::styled(
-            format!(" {} ", app.config.title),
-            Style::new().add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(format!(" {refresh}  ? help  q quit")),
-    ]);
-    Paragraph::new(line).style(Style::new().bg(Color::Blue).fg(Color::White))
+    format!("  {refresh} · ? help · q quit ")
 }
 
 fn status(app: &App) -> Paragraph<'static> {
