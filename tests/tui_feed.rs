@@ -259,6 +259,7 @@ impl CoordinationStore for SlowListing {
 struct Stamped {
     inner: TestBackend,
     frames: Arc<Mutex<Vec<(Instant, bool)>>>,
+    last: Arc<Mutex<String>>,
 }
 
 impl Backend for Stamped {
@@ -294,8 +295,10 @@ impl Backend for Stamped {
         self.inner.window_size()
     }
     fn flush(&mut self) -> Result<(), Infallible> {
-        let help = screen(&self.inner).contains("Keys (? or Esc closes)");
+        let text = screen(&self.inner);
+        let help = text.contains("Keys (? or Esc closes)");
         self.frames.lock().unwrap().push((Instant::now(), help));
+        *self.last.lock().unwrap() = text;
         self.inner.flush()
     }
 }
@@ -311,6 +314,7 @@ async fn a_key_is_answered_within_a_frame_while_a_refresh_hangs_on_a_slow_store(
     let backend = Stamped {
         inner: TestBackend::new(100, 30),
         frames: frames.clone(),
+        last: Arc::default(),
     };
     let store: Arc<dyn CoordinationStore> = slow;
     let started = Instant::now();
@@ -357,4 +361,42 @@ async fn a_key_is_answered_within_a_frame_while_a_refresh_hangs_on_a_slow_store(
         latencies.iter().all(|l| *l < Duration::from_millis(50)),
         "{latencies:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_store_becomes_unreachable_the_error_shows_and_the_last_data_stays() {
+    let cut = Arc::new(InstrumentedStore::new(Arc::new(seeded(3).await), "watch"));
+    let (tx, rx) = mpsc::unbounded_channel();
+    let last = Arc::new(Mutex::new(String::new()));
+    let backend = Stamped {
+        inner: TestBackend::new(100, 30),
+        frames: Arc::default(),
+        last: last.clone(),
+    };
+    let store: Arc<dyn CoordinationStore> = cut.clone();
+    let ui = tokio::spawn(async move {
+        let mut terminal = Terminal::new(backend).unwrap();
+        drive(&mut terminal, setup(store, Duration::from_secs(60)), rx).await
+    });
+    let shows = |needle: &str| last.lock().unwrap().contains(needle);
+    until(Duration::from_secs(5), || {
+        shows("│cluster-b") && shows("ns/g0002")
+    })
+    .await;
+    cut.set_partitioned(true);
+    tx.send(key('r')).unwrap();
+    until(Duration::from_secs(5), || shows("✗ store error")).await;
+    let screen = last.lock().unwrap().clone();
+    let bar = screen.lines().last().unwrap();
+    assert!(bar.contains("unreachable"), "{bar}");
+    assert!(
+        screen.contains("ns/g0002") && screen.contains("│cluster-b"),
+        "{screen}"
+    );
+    // Back again: the next refresh clears the error.
+    cut.set_partitioned(false);
+    tx.send(key('r')).unwrap();
+    until(Duration::from_secs(5), || !shows("✗ store error")).await;
+    tx.send(key('q')).unwrap();
+    ui.await.unwrap().unwrap();
 }

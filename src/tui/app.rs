@@ -3,13 +3,14 @@
 //! to carry out. No I/O and no clock reads here (the time arrives as `Msg::Tick`), so all of it
 //! is tested without a terminal.
 
+pub use super::event::{AppConfig, Command, DemoFaults, Level, Msg, StatusLine};
+
 use super::dialog::{Dialog, DialogKey};
 use super::keys::{Action, action_for};
 use super::model::{Detail, FeedMsg, HistoryData, Update, Window};
-use crate::ops::promote::PromoteRequest;
 use crate::store::{GroupConfig, GroupId};
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::{BTreeMap, HashMap};
 
 /// The panels that take focus, in `Tab` order.
@@ -34,88 +35,6 @@ pub enum Mode {
     Filter,
     /// A confirmation dialog.
     Confirm(Dialog),
-}
-
-/// How a status-line message reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    /// Something done.
-    Info,
-    /// Something refused or partly read.
-    Warn,
-    /// Something failed.
-    Error,
-}
-
-/// The status line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusLine {
-    /// What to say.
-    pub text: String,
-    /// How loud.
-    pub level: Level,
-}
-
-/// A fault the demo injected into one cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DemoFaults {
-    /// Its agent is stopped.
-    pub killed: bool,
-    /// Its agent is cut off from the store.
-    pub partitioned: bool,
-}
-
-/// Everything that can happen to the app.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Msg {
-    /// A key was pressed.
-    Key(KeyEvent),
-    /// The feed reported.
-    Feed(FeedMsg),
-    /// Time passed (ages and countdowns tick from this instant).
-    Tick(DateTime<Utc>),
-    /// The terminal has a new size (columns, rows).
-    Resize(u16, u16),
-    /// An action finished; the text goes to the status line.
-    Done(StatusLine),
-    /// The demo's faults changed.
-    Demo(BTreeMap<String, DemoFaults>),
-}
-
-/// What the run loop must do for the app (the only way the app causes I/O).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Fetch now.
-    Refresh,
-    /// Ask for a planned failover (`ops::promote::request_promotion`).
-    Promote {
-        /// The group.
-        group: GroupId,
-        /// The request.
-        request: PromoteRequest,
-    },
-    /// Turn automatic failover off or on (`ops::suspend::set_suspended`).
-    Suspend {
-        /// The group.
-        group: GroupId,
-        /// Off (`true`) or on.
-        suspend: bool,
-    },
-    /// Demo: stop or restart a cluster's agent.
-    ToggleAgent(String),
-    /// Demo: cut a cluster's agent off from the store, or reconnect it.
-    TogglePartition(String),
-}
-
-/// Settings that do not change while the UI runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppConfig {
-    /// The title bar's text (what is watched, where).
-    pub title: String,
-    /// Running inside `kubectl failover demo` (its extra keys work).
-    pub demo: bool,
-    /// Who promotions and suspensions are recorded as.
-    pub initiator: String,
 }
 
 /// The whole UI state.
@@ -381,11 +300,7 @@ impl App {
             KeyCode::Backspace => {
                 self.filter.pop();
             }
-            KeyCode::Char(c)
-                if !key
-                    .modifiers
-                    .contains(crossterm::event::KeyModifiers::CONTROL) =>
-            {
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
                 self.filter.push(c)
             }
             _ => return,
@@ -420,10 +335,8 @@ impl App {
                 self.focus = Panel::Groups;
                 self.mode = Mode::Filter;
             }
-            Action::Refresh => {
-                self.say(Level::Info, "refreshing...");
-                return vec![Command::Refresh];
-            }
+            // The title bar says "refreshing..." until the feed answers.
+            Action::Refresh => return vec![Command::Refresh],
             Action::Promote => self.ask_promote(),
             Action::ToggleSuspend => self.ask_suspend(),
             Action::DemoKill | Action::DemoPartition => {
@@ -510,9 +423,13 @@ impl App {
         let Some(g) = self.selected_group() else {
             return self.say(Level::Warn, "no group selected");
         };
+        // The loaded CONFIG is read strongly consistent; the listing may lag behind it.
+        let suspended = self
+            .selected_detail()
+            .map_or(g.suspended, |d| d.view.suspended);
         let dialog = Dialog::Suspend {
             group: g.group.clone(),
-            suspend: !g.suspended,
+            suspend: !suspended,
         };
         self.mode = Mode::Confirm(dialog);
     }

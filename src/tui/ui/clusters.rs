@@ -39,11 +39,16 @@ pub fn draw_clusters(frame: &mut Frame, app: &App, area: Rect) {
     };
     let timeout = detail.view.timeouts.heartbeat.get();
     let mut name_width = 7;
+    // Scrolled so the selected cluster stays on screen (more clusters than rows at 80x24).
+    let fit_rows = usize::from(area.height.saturating_sub(3)).max(1);
+    let skip = app.cluster_row.saturating_sub(fit_rows - 1);
     let rows: Vec<Row> = detail
         .view
         .clusters
         .iter()
         .enumerate()
+        .skip(skip)
+        .take(fit_rows)
         .map(|(i, c)| {
             let faults = app.demo_faults.get(&c.name).copied().unwrap_or_default();
             let mut name = c.name.clone();
