@@ -27,6 +27,7 @@ impl App {
         }
         self.keep_selection_visible();
     }
+
     pub(super) fn keep_selection_visible(&mut self) {
         let rows = self.list_rows();
         if self.selected < self.offset {
@@ -37,10 +38,12 @@ impl App {
         // After a resize or a shorter list, fill the screen rather than leave blank rows.
         self.offset = self.offset.min(self.shown.len().saturating_sub(rows));
     }
+
     pub(super) fn selection_changed(&mut self) {
         self.cluster_row = 0;
         self.history_offset = 0;
     }
+
     pub(super) fn move_by(&mut self, delta: i64) {
         let clamp = |at: usize, len: usize| -> usize {
             let next = (at as i64).saturating_add(delta);
