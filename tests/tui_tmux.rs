@@ -138,10 +138,9 @@ impl Drop for Tmux {
     }
 }
 
-#[tokio::test]
-async fn watch_shows_the_table_helps_promotes_through_the_dialog_and_quits_cleanly() {
-    let (store, table) = moto::fresh_store_named("kfo-tui").await;
-    seed(&store).await;
+/// Starts `watch -n shop` on `table` in a 100x30 tmux session named `ui`; when it exits, the
+/// shell prints its exit code and whether the terminal is back in cooked mode (`icanon`).
+fn start_watch(table: &str, socket: &str) -> Tmux {
     let env: Vec<String> = moto::binary_env()
         .into_iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -153,7 +152,7 @@ async fn watch_shows_the_table_helps_promotes_through_the_dialog_and_quits_clean
         env!("CARGO_BIN_EXE_kubectl-failover"),
     );
     let tmux = Tmux {
-        socket: format!("kfo-tui-{}", std::process::id()),
+        socket: format!("{socket}-{}", std::process::id()),
     };
     tmux.run(&[
         "new-session",
@@ -168,6 +167,14 @@ async fn watch_shows_the_table_helps_promotes_through_the_dialog_and_quits_clean
         "-c",
         &script,
     ]);
+    tmux
+}
+
+#[tokio::test]
+async fn watch_shows_the_table_helps_promotes_through_the_dialog_and_quits_cleanly() {
+    let (store, table) = moto::fresh_store_named("kfo-tui").await;
+    seed(&store).await;
+    let tmux = start_watch(&table, "kfo-tui");
 
     // The panels show the seeded records: both groups, owners, the lock column, clusters,
     // the selected group's history newest first.
@@ -217,4 +224,16 @@ async fn watch_shows_the_table_helps_promotes_through_the_dialog_and_quits_clean
     // Raw mode is off again (icanon, not -icanon) and the alternate screen is gone.
     assert!(screen.lines().any(|l| l.trim() == "icanon"), "{screen}");
     assert!(!screen.contains("Groups 1/2"), "{screen}");
+}
+
+#[tokio::test]
+async fn ctrl_c_leaves_watch_with_exit_0_and_the_terminal_restored() {
+    let (store, table) = moto::fresh_store_named("kfo-tui").await;
+    seed(&store).await;
+    let tmux = start_watch(&table, "kfo-tui-ctrlc");
+    tmux.wait_for(&["shop/api", "│cluster-b"]).await;
+    tmux.keys(&["C-c"]);
+    let screen = tmux.wait_for(&["EXIT="]).await;
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(screen.lines().any(|l| l.trim() == "icanon"), "{screen}");
 }
