@@ -297,3 +297,25 @@ fn history_is_newest_first_with_mode_kind_status_duration_downtime_and_initiator
     let _ = app.update(key('j'));
     assert!(!render(&app).contains("reason of new"));
 }
+
+#[test]
+fn a_store_that_fails_from_the_start_is_not_shown_as_an_empty_table() {
+    let mut app = kubectl_failover::tui::app::App::new(app_config(false), t0(), (80, 24));
+    let failed = Update {
+        listing: None,
+        details: Vec::new(),
+        vanished: Vec::new(),
+        history: None,
+        warnings: Vec::new(),
+        error: Some("DynamoDB table \"t\" does not exist in region us-west-2".into()),
+        at: t0(),
+    };
+    let _ = app.update(Msg::Feed(FeedMsg::Update(Box::new(failed))));
+    let screen = render(&app);
+    assert!(screen.contains("could not read the store yet"), "{screen}");
+    assert!(!screen.contains("no groups found"), "{screen}");
+    assert!(
+        screen.lines().last().unwrap().contains("does not exist"),
+        "{screen}"
+    );
+}

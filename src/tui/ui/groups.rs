@@ -65,14 +65,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(13),
     ];
     let table = if app.shown.is_empty() {
-        let empty = if app.groups.is_empty() {
-            if app.last_update.is_none() && app.store_error.is_none() {
-                "loading..."
-            } else {
-                "no groups found (none in scope, or the table is empty)"
+        let empty = match (app.groups.is_empty(), app.last_update, &app.store_error) {
+            (true, None, Some(_)) => {
+                "could not read the store yet (the error is in the status bar)"
             }
-        } else {
-            "no group matches the filter (Esc in / clears it)"
+            (true, None, None) => "loading...",
+            (true, Some(_), _) => "no groups found (none in scope, or the table is empty)",
+            (false, _, _) => "no group matches the filter (Esc in / clears it)",
         };
         Table::new(vec![Row::new([Cell::from(empty)])], [Constraint::Fill(1)])
     } else {
