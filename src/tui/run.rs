@@ -35,9 +35,9 @@ pub struct Setup {
 /// Runs the UI on the real terminal until the user quits (q, Esc, Ctrl-C) or the process gets
 /// SIGINT/SIGTERM; the terminal is restored on every way out, panics included.
 pub async fn run(setup: Setup) -> Result<(), Error> {
-    let mut terminal = ratatui::try_init()?;
-    // Restores the terminal when this function returns or unwinds (ratatui's panic hook covers
-    // a panic on another thread).
+    // Restores the terminal when this function returns or unwinds, also when setting it up
+    // failed half-way (raw mode on, alternate screen not entered); ratatui's panic hook covers
+    // a panic on another thread.
     struct Restore;
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -45,6 +45,7 @@ pub async fn run(setup: Setup) -> Result<(), Error> {
         }
     }
     let _restore = Restore;
+    let mut terminal = ratatui::try_init()?;
     let (tx, rx) = mpsc::unbounded_channel();
     read_terminal(tx);
     drive(&mut terminal, setup, rx).await
