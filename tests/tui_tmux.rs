@@ -237,3 +237,16 @@ async fn ctrl_c_leaves_watch_with_exit_0_and_the_terminal_restored() {
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(screen.lines().any(|l| l.trim() == "icanon"), "{screen}");
 }
+
+#[test]
+fn watch_without_a_terminal_exits_2_and_points_at_status() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-failover"))
+        .args(["watch", "-A"])
+        .output()
+        .expect("run watch");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("stdout is not a terminal"), "{stderr}");
+    assert!(stderr.contains("status -o json"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
