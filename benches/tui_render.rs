@@ -38,7 +38,11 @@ fn measure(n: usize, size: (u16, u16)) -> Vec<Duration> {
     let mut times = Vec::with_capacity(FRAMES);
     for frame in 0..FRAMES {
         // Walk down the list and wrap, so the list scrolls through every group.
-        let _ = app.update(if app.selected + 1 >= n { top.clone() } else { down.clone() });
+        let _ = app.update(if app.selected + 1 >= n {
+            top.clone()
+        } else {
+            down.clone()
+        });
         let _ = app.update(Msg::Tick(t0() + secs(frame as i64 / 10)));
         let start = Instant::now();
         terminal.draw(|f| ui::draw(f, &app)).expect("draw");
@@ -53,13 +57,21 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    println!("| groups | terminal | frames | median (ms) | p99 (ms) | max (ms) | target (ms) | met |");
+    println!(
+        "| groups | terminal | frames | median (ms) | p99 (ms) | max (ms) | target (ms) | met |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for n in [10, 100, 1000] {
         for size in [(80, 24), (200, 60)] {
             let t = measure(n, size);
             let p99 = t[t.len() * 99 / 100];
-            let met = if n < 1000 { "-" } else if p99 <= Duration::from_millis(2) { "yes" } else { "NO" };
+            let met = if n < 1000 {
+                "-"
+            } else if p99 <= Duration::from_millis(2) {
+                "yes"
+            } else {
+                "NO"
+            };
             println!(
                 "| {n} | {}x{} | {FRAMES} | {} | {} | {} | {} | {met} |",
                 size.0,
