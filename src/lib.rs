@@ -30,3 +30,4 @@ pub mod k8s;
 pub mod ops;
 pub mod protocol;
 pub mod store;
+pub mod tui;

@@ -1,5 +1,6 @@
 //! `demo`: simulated clusters with one real agent each, failing applications over between them
-//! on a script of kills, partitions and promotions, printed as a timeline. Parsing and checking
+//! on a script of kills, partitions and promotions, shown live in the `watch` UI (in a terminal)
+//! or printed as a timeline (`--headless`, or when stdout is not a terminal). Parsing and checking
 //! the flags is here; `crate::demo` runs it.
 
 use crate::config::StoreArgs;
@@ -9,12 +10,13 @@ use crate::duration::GoDuration;
 use crate::error::Error;
 use crate::protocol::policy::MIN_HEARTBEAT_INTERVALS;
 use clap::Args;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 const EXAMPLES: &str = "\
 Examples:
-  # The built-in tour: a planned promotion, then an automatic failover after a kill
+  # The built-in tour in the live UI: a planned promotion, then an automatic failover after a
+  # kill; keys x (kill/restart an agent) and c (cut it off from the store) inject your own faults
   kubectl failover demo
 
   # Kill the primary at 3s and watch the automatic failover, as JSON lines
@@ -65,7 +67,7 @@ pub struct DemoArgs {
     #[arg(long = "promote", value_name = "GROUP:CLUSTER@T")]
     pub promotes: Vec<Promote>,
 
-    /// How long the demo runs.
+    /// How long the headless demo runs (the live UI runs until you quit it).
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub duration: GoDuration,
 
@@ -74,7 +76,8 @@ pub struct DemoArgs {
     #[arg(long)]
     pub no_self_fencing: bool,
 
-    /// Print the timeline only (no terminal UI); for scripts and CI.
+    /// Print the timeline only (no terminal UI); for scripts and CI. Implied when stdout is not
+    /// a terminal.
     #[arg(long)]
     pub headless: bool,
 
@@ -134,8 +137,20 @@ impl DemoArgs {
 
 /// Runs `demo`.
 pub async fn run(store_args: &StoreArgs, args: DemoArgs) -> Result<(), Error> {
-    let settings = args.settings()?;
-    let report = crate::demo::run(store_args, &settings).await?;
+    let mut settings = args.settings()?;
+    if !settings.headless && !std::io::stdout().is_terminal() {
+        // A UI drawn into a pipe or a file would be noise, and waiting for keys there would
+        // hang a script: print the timeline instead, and say why.
+        eprintln!(
+            "kubectl failover demo: stdout is not a terminal, so the demo runs headless (the timeline below); run it in a terminal for the live UI, or pass --headless to silence this note"
+        );
+        settings.headless = true;
+    }
+    let report = if settings.headless {
+        crate::demo::run(store_args, &settings).await?
+    } else {
+        crate::demo::interactive::run(store_args, &settings).await?
+    };
     if let Verdict::Overlap(text) = &report.verdict {
         // The demo checks itself: two clusters serving a stateful group at once is the one
         // thing the protocol promises never happens, so the run fails (exit code 3).

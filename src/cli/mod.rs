@@ -7,6 +7,7 @@ pub mod output;
 pub mod run;
 pub mod setup_dynamodb;
 pub mod status;
+pub mod watch;
 
 use crate::config::StoreArgs;
 use crate::error::Error;
@@ -43,6 +44,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run the controller in a cluster: agents for its FailoverGroups, Failover requests, status.
     Run(Box<run::RunArgs>),
+    /// Watch groups, heartbeats, locks and history live in a terminal UI; promote and suspend.
+    Watch(watch::WatchArgs),
 }
 
 /// Runs the parsed command line.
@@ -53,6 +56,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::History(args) => history::run(&cli.store, args).await,
         Command::Demo(args) => demo::run(&cli.store, args).await,
         Command::Run(args) => run::run(&cli.store, *args).await,
+        Command::Watch(args) => watch::run(&cli.store, args).await,
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod collect;
 pub mod event;
+pub mod interactive;
 pub mod print;
 pub mod runner;
 pub mod schedule;

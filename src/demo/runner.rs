@@ -35,7 +35,7 @@ const TOUR_KILL_AT: Duration = Duration::from_secs(14);
 type AgentTask = JoinHandle<Result<(), AgentError>>;
 
 /// The script to run: the flags', or the built-in tour when none was given.
-fn script(settings: &DemoSettings) -> Vec<(Duration, Step)> {
+pub(super) fn script(settings: &DemoSettings) -> Vec<(Duration, Step)> {
     if settings.is_tour() {
         let promote = Promote {
             group: group_name(1),
@@ -223,7 +223,7 @@ fn note(at: Duration, text: &str) -> DemoEvent {
 
 /// The timeline line for a change the clusters recorded; none for the vacuous "volumes
 /// primary/secondary" of a group that has no volume replication.
-fn shown(world: &World, e: &ServingEvent) -> Option<DemoEvent> {
+pub(super) fn shown(world: &World, e: &ServingEvent) -> Option<DemoEvent> {
     let volumes = matches!(
         e.kind,
         EventKind::VolumesPrimary | EventKind::VolumesSecondary
@@ -341,7 +341,7 @@ async fn promote(
     }]
 }
 
-async fn summarize(
+pub(super) async fn summarize(
     world: &World,
     timeline: &Timeline,
     killed: &BTreeMap<String, Duration>,
