@@ -73,7 +73,7 @@ mod tests {
             let mut out = Vec::new();
             write_script(shell, &mut out).unwrap();
             let text = String::from_utf8(out).unwrap();
-            for word in ["promote", "suspend", "resume", "status", "--all-from"] {
+            for word in ["promote", "suspend", "resume", "status", "all-from"] {
                 assert!(text.contains(word), "{shell:?} lacks {word}");
             }
         }
