@@ -7,8 +7,13 @@ use clap::Args;
 use serde::Serialize;
 use std::io::Write;
 
+const EXAMPLES: &str = "Examples:
+  kubectl failover version
+  kubectl failover version -o json";
+
 /// Flags of `version`.
 #[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
 pub struct VersionArgs {
     /// Output format (table and wide print one line).
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
