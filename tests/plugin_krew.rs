@@ -69,7 +69,7 @@ fn assert_structure(m: &Value) {
         );
         assert!(sha.chars().any(|c| c != '0'), "a placeholder hash: {sha}");
         let bin = p["bin"].as_str().expect("bin");
-        assert_eq!(bin.starts_with("kubectl-failover"), true, "{bin}");
+        assert!(bin.starts_with("kubectl-failover"), "{bin}");
     }
 }
 
