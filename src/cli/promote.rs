@@ -280,6 +280,10 @@ pub async fn run(
             confirm::Question::YesNo
         };
         confirm::ask(&question, &mut std::io::stdin().lock(), &mut out)?;
+        if !std::io::stdin().is_terminal() {
+            // A piped answer is not echoed: end the prompt's line ourselves.
+            writeln!(out)?;
+        }
     }
 
     let mut awaited = Vec::new();
