@@ -11,6 +11,8 @@ mod agents;
 mod refusals;
 #[path = "cli_promote/suspend.rs"]
 mod suspend;
+#[path = "cli_promote/watch.rs"]
+mod watch;
 
 use chrono::Utc;
 use kubectl_failover::store::dynamodb::DynamoStore;
