@@ -180,6 +180,8 @@ async fn cluster_with_configmap(dir: &Path, table: &str) -> FakeApiServer {
         "clusters:\n- name: down\n  cluster:\n    server: http://127.0.0.1:1\n",
     );
     let config = config.replace("users:\n", "users:\n- name: down\n  user:\n    token: x\n");
+    // The context's namespace is the application's, so `status web` means shop/web.
+    let config = config.replace("namespace: default", "namespace: shop");
     std::fs::write(dir.join("kubeconfig"), config).unwrap();
     server
 }
@@ -239,6 +241,19 @@ async fn store_settings_come_from_the_operator_configmap_of_the_chosen_context()
         "{run}"
     );
     assert!(run.stderr.contains("1 group: 1 all healthy"), "{run}");
+
+    // Without -n a bare NAME is in the context's namespace, as in kubectl.
+    let one = kubectl(
+        &dir,
+        &["failover", "--kubeconfig", &kubeconfig, "status", "web"],
+        &[],
+    )
+    .await;
+    assert_eq!(one.code, 0, "{one}");
+    assert!(
+        one.stdout.starts_with("Group: shop/web   Owner: east"),
+        "{one}"
+    );
 
     // KUBECONFIG is honoured like kubectl does; a flag still wins over the ConfigMap.
     let flagged = kubectl(

@@ -105,7 +105,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
     };
     match cli.command {
         Command::SetupDynamodb(args) => setup_dynamodb::run(&cli.store, args).await,
-        Command::Status(args) => status::run(&store, cli.color, args).await,
+        Command::Status(args) => status::run(&store, &cli.kube, cli.color, args).await,
         Command::History(args) => history::run(&store, args).await,
         Command::Demo(args) => demo::run(&cli.store, args).await,
         Command::Promote(args) => promote::run(&store, &cli.kube, cli.color, args).await,

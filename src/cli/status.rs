@@ -8,6 +8,7 @@ mod render_tests;
 pub use render::{render_group, render_list, summary_line};
 
 use crate::cli::color::{ColorChoice, Palette, paint_health};
+use crate::cli::kubeconfig::{KubeArgs, default_namespace};
 use crate::cli::open_store;
 use crate::cli::output::{OutputFormat, format_time, write_warnings};
 use crate::clock::SystemClock;
@@ -46,7 +47,7 @@ pub struct StatusArgs {
     #[arg(value_name = "GROUP")]
     pub group: Option<String>,
 
-    /// Namespace of the group(s) [default: default].
+    /// Namespace of the group(s) [default: the context's namespace, else default].
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
 
@@ -80,16 +81,25 @@ impl StatusArgs {
     /// Resolves the positional group, `-n` and `-A` into one target, refusing combinations that
     /// contradict each other. As in kubectl, `-A` makes `-n` irrelevant.
     pub fn target(&self) -> Result<Target, Error> {
+        self.target_in(DEFAULT_NAMESPACE)
+    }
+
+    /// [`StatusArgs::target`] with `default_ns` (the kubeconfig context's namespace, as kubectl
+    /// uses it) standing in for a missing `-n`.
+    pub fn target_in(&self, default_ns: &str) -> Result<Target, Error> {
+        let namespace = self.namespace.as_deref().or(Some(default_ns));
         match (&self.group, self.all_namespaces) {
             (Some(group), true) => Err(Error::Usage(format!(
                 "status takes either a group or -A/--all-namespaces, not both; run `kubectl failover status {group}` for one group or `kubectl failover status -A` for all"
             ))),
-            (Some(group), false) => {
-                resolve_group(group, self.namespace.as_deref()).map(Target::Group)
+            // An explicit -n must agree with NAMESPACE/NAME; the default only fills in NAME.
+            (Some(group), false) if self.namespace.is_none() && group.contains('/') => {
+                resolve_group(group, None).map(Target::Group)
             }
+            (Some(group), false) => resolve_group(group, namespace).map(Target::Group),
             (None, true) => Ok(Target::List(ListScope::AllNamespaces)),
             (None, false) => {
-                let ns = self.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE);
+                let ns = namespace.unwrap_or(DEFAULT_NAMESPACE);
                 crate::store::validate_name("namespace", ns)
                     .map_err(|e| Error::Usage(e.to_string()))?;
                 Ok(Target::List(ListScope::Namespace(ns.to_string())))
@@ -118,11 +128,16 @@ pub fn resolve_group(group: &str, namespace: Option<&str>) -> Result<GroupId, Er
 /// Runs `status`: once, or with `-w` again every `--interval` until interrupted.
 pub async fn run(
     store_args: &StoreArgs,
+    kube: &KubeArgs,
     color: ColorChoice,
     args: StatusArgs,
 ) -> Result<(), Error> {
     // Check the arguments before connecting: a usage error should not wait on the network.
-    let target = args.target()?;
+    let target = if args.namespace.is_none() {
+        args.target_in(&default_namespace(kube.context().ok().as_ref()))?
+    } else {
+        args.target()?
+    };
     let store = open_store(store_args).await?;
     let palette = if matches!(args.output, OutputFormat::Table | OutputFormat::Wide) {
         color.for_stdout()
@@ -274,6 +289,31 @@ mod tests {
         let all = Target::List(ListScope::AllNamespaces);
         assert_eq!(target(&["-A"]).unwrap(), all);
         assert_eq!(target(&["--all-namespaces", "-n", "shop"]).unwrap(), all);
+    }
+
+    #[test]
+    fn the_context_namespace_fills_in_only_when_dash_n_is_not_given() {
+        let parse = |argv: &[&str]| {
+            let mut full = vec!["status"];
+            full.extend_from_slice(argv);
+            Wrapper::try_parse_from(full).unwrap().args
+        };
+        assert_eq!(
+            parse(&["web"]).target_in("shop").unwrap(),
+            group("shop", "web")
+        );
+        assert_eq!(
+            parse(&["blog/web"]).target_in("shop").unwrap(),
+            group("blog", "web")
+        );
+        assert_eq!(
+            parse(&[]).target_in("shop").unwrap(),
+            Target::List(ListScope::Namespace("shop".into()))
+        );
+        assert_eq!(
+            parse(&["-n", "blog", "web"]).target_in("shop").unwrap(),
+            group("blog", "web")
+        );
     }
 
     #[test]
