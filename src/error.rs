@@ -69,6 +69,15 @@ pub enum Error {
     /// CONSISTENCY group at once).
     #[error("invariant broken: {0}")]
     Invariant(String),
+    /// A command's own refusal or failure, with the exit code it documents (a promote refused
+    /// by the protocol, a wait that timed out, a cluster that could not be reached).
+    #[error("{message}")]
+    Command {
+        /// What happened and what to do next.
+        message: String,
+        /// The exit code.
+        code: ExitCode,
+    },
     /// Writing output failed (e.g. a closed pipe).
     #[error("could not write output: {0}")]
     Output(#[from] std::io::Error),
@@ -91,6 +100,7 @@ impl Error {
             Error::GroupNotFound { .. } => ExitCode::NotFound,
             Error::Invariant(_) => ExitCode::Conflict,
             Error::Controller(e) => e.exit_code(),
+            Error::Command { code, .. } => *code,
             Error::Output(_) | Error::Internal(_) => ExitCode::Internal,
         }
     }

@@ -2,6 +2,7 @@
 //! table (creating it when missing and allowed), serves `/healthz`, `/readyz` and `/metrics`,
 //! and runs the controller until SIGTERM or SIGINT.
 
+use crate::cli::kubeconfig::KubeArgs;
 use crate::clock::SystemClock;
 use crate::config::StoreArgs;
 use crate::controller::http::serve;
@@ -100,18 +101,10 @@ pub struct RunArgs {
         value_name = "DURATION"
     )]
     pub failover_poll: GoDuration,
-
-    /// The kubeconfig file (default: KUBECONFIG, ~/.kube/config, or the in-cluster account).
-    #[arg(long, value_name = "PATH")]
-    pub kubeconfig: Option<std::path::PathBuf>,
-
-    /// The kubeconfig context to use (default: the current one).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
 }
 
 /// Runs `run` until SIGTERM/SIGINT.
-pub async fn run(store: &StoreArgs, args: RunArgs) -> Result<(), Error> {
+pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<(), Error> {
     let cluster_name = args
         .cluster_name
         .clone()
@@ -122,7 +115,7 @@ pub async fn run(store: &StoreArgs, args: RunArgs) -> Result<(), Error> {
             )
         })?;
     let kube_settings = KubeSettings::from_env().map_err(|e| Error::Usage(e.to_string()))?;
-    let client = kube_client(&args).await?;
+    let client = kube_client(kube).await?;
     let leader_election = if args.leader_elect {
         // Two processes on one host share a host name: without POD_NAME each gets a random
         // suffix, so they never both believe they hold the Lease.
@@ -199,8 +192,9 @@ pub async fn run(store: &StoreArgs, args: RunArgs) -> Result<(), Error> {
     result.map_err(Error::from)
 }
 
-/// The Kubernetes client from --kubeconfig/--context, KUBECONFIG, or the in-cluster account.
-async fn kube_client(args: &RunArgs) -> Result<kube::Client, Error> {
+/// The Kubernetes client from the global --kubeconfig/--context, KUBECONFIG, or the in-cluster
+/// account.
+async fn kube_client(args: &KubeArgs) -> Result<kube::Client, Error> {
     let options = kube::config::KubeConfigOptions {
         context: args.context.clone(),
         ..Default::default()
@@ -333,7 +327,9 @@ mod tests {
     async fn a_missing_cluster_name_is_a_usage_error_naming_the_variable() {
         let mut args = parse(&[]);
         args.cluster_name = None;
-        let err = run(&StoreArgs::defaults(), args).await.unwrap_err();
+        let err = run(&StoreArgs::defaults(), &KubeArgs::default(), args)
+            .await
+            .unwrap_err();
         assert_eq!(err.exit_code(), crate::error::ExitCode::Usage);
         assert!(err.to_string().contains("CLUSTER_NAME"), "{err}");
     }

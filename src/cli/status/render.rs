@@ -8,6 +8,35 @@ use crate::error::Error;
 use crate::ops::status::{ClusterView, GroupView, LockView, StatusList};
 use std::io::Write;
 
+/// One line counting a listing's groups by state, for people (`-A`): how many have every
+/// cluster healthy, how many not, how many are suspended or mid-transition or locked.
+pub fn summary_line(list: &StatusList) -> String {
+    let total = list.groups.len();
+    let healthy = list
+        .groups
+        .iter()
+        .filter(|g| g.healthy_clusters == g.clusters.len())
+        .count();
+    let suspended = list.groups.iter().filter(|g| g.suspended).count();
+    let moving = list
+        .groups
+        .iter()
+        .filter(|g| g.transition.is_some())
+        .count();
+    let locked = list.groups.iter().filter(|g| g.lock.is_some()).count();
+    let mut owners: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for g in &list.groups {
+        *owners.entry(g.owner_cluster.as_str()).or_default() += 1;
+    }
+    let owners: Vec<String> = owners.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    format!(
+        "{total} group{}: {healthy} all healthy, {} not, {suspended} suspended, {moving} in transition, {locked} locked; primary: {}",
+        if total == 1 { "" } else { "s" },
+        total - healthy,
+        owners.join(", ")
+    )
+}
+
 /// Writes one group's status in `format`.
 pub fn render_group(
     view: &GroupView,
@@ -36,6 +65,18 @@ pub fn render_group(
         "Suspended: {}   Last failover: {last_failover}",
         suspended(view)
     )?;
+    if let Some(t) = &view.transition {
+        writeln!(
+            out,
+            "Transition: {} {} -> {} ({}{}), phase {}",
+            t.id,
+            t.source,
+            t.target,
+            t.mode,
+            if t.force { ", forced" } else { "" },
+            t.phase
+        )?;
+    }
     if wide {
         let t = &view.timeouts;
         writeln!(
@@ -45,8 +86,9 @@ pub fn render_group(
         )?;
         writeln!(
             out,
-            "Operator: {}   Last updated: {}",
+            "Operator: {}   Epoch: {}   Last updated: {}",
             view.operator_id,
+            view.epoch,
             view.last_updated
                 .map_or_else(|| NONE.to_string(), format_time)
         )?;
@@ -109,6 +151,9 @@ pub fn render_list(
             "NOT-HEALTHY",
             "HEARTBEAT-TIMEOUT",
             "INTERVAL",
+            "EPOCH",
+            "PHASE",
+            "LOCK-EXPIRES",
         ]);
     }
     let mut table = Table::new(headers);
@@ -150,6 +195,22 @@ pub fn render_list(
             });
             row.push(g.timeouts.heartbeat.to_string());
             row.push(g.heartbeat_interval.to_string());
+            row.push(g.epoch.to_string());
+            row.push(
+                g.transition
+                    .as_ref()
+                    .map_or_else(|| NONE.to_string(), |t| t.phase.to_string()),
+            );
+            row.push(g.lock.as_ref().map_or_else(
+                || NONE.to_string(),
+                |l| {
+                    if l.lapsed {
+                        format!("lapsed {}", format_signed_age(-l.expires_in_seconds))
+                    } else {
+                        format!("in {}", format_signed_age(l.expires_in_seconds))
+                    }
+                },
+            ));
         }
         table.row(row);
     }

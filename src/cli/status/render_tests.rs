@@ -151,7 +151,7 @@ async fn one_group_wide_table_adds_timeouts_sequence_and_components() {
 Group: shop/web   Owner: cluster-a   Previous owner: cluster-b   Version: 7
 Suspended: no   Last failover: fo-20260301 (125m ago)
 Timeouts: heartbeat 1m, unhealthy primary 5m, transitory state 5m   Heartbeat interval: 15s
-Operator: op   Last updated: 2026-03-01T11:50:00Z
+Operator: op   Epoch: 1   Last updated: 2026-03-01T11:50:00Z
 
 CLUSTER     ROLE                        HEALTH     HEARTBEAT     SEQ   LAST-HEARTBEAT         COMPONENTS
 cluster-a   PRIMARY                     OK         5s            120   2026-03-01T11:59:55Z   <none>
@@ -206,17 +206,21 @@ shop        web    cluster-a   1/3        cluster-b            no          7    
 }
 
 #[tokio::test]
-async fn many_groups_wide_table_names_the_clusters_that_are_not_healthy() {
+async fn many_groups_wide_table_names_unhealthy_clusters_epoch_phase_and_lock_countdown() {
     let store = MemoryStore::new();
     shop_web(&store).await;
     let (text, _) = render_many(store, OutputFormat::Wide).await;
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines[0].ends_with("PREVIOUS-OWNER   NOT-HEALTHY           HEARTBEAT-TIMEOUT   INTERVAL"),
+        lines[0].ends_with(
+            "PREVIOUS-OWNER   NOT-HEALTHY           HEARTBEAT-TIMEOUT   INTERVAL   EPOCH   PHASE    LOCK-EXPIRES"
+        ),
         "{text}"
     );
     assert!(
-        lines[1].ends_with("cluster-b        cluster-b,cluster-c   1m                  15s"),
+        lines[1].ends_with(
+            "cluster-b        cluster-b,cluster-c   1m                  15s        1       <none>   in 12s"
+        ),
         "{text}"
     );
 }
@@ -291,4 +295,57 @@ async fn yaml_output_parses_back_to_the_same_document_as_json() {
     assert_eq!(names, ["api", "web"]);
     assert_eq!(doc["groups"][0]["suspensionReason"], "maintenance window");
     assert_eq!(doc["groups"][0]["lock"]["expiresInSeconds"], -30);
+}
+
+#[tokio::test]
+async fn a_transition_in_flight_shows_its_phase_in_one_group_and_in_the_wide_listing() {
+    let store = MemoryStore::new();
+    let id = shop_web(&store).await;
+    let snapshot = store.load_group(OP, &id).await.unwrap().unwrap();
+    let mut next = snapshot.config.clone();
+    next.transition = Some(crate::store::Transition {
+        id: "promote-b-1".into(),
+        source: "cluster-a".into(),
+        target: "cluster-b".into(),
+        mode: crate::store::FailoverMode::Consistency,
+        force: false,
+        automatic: false,
+        reason: "drill".into(),
+        initiator: "alice".into(),
+        phase: crate::store::Phase::SourceDeactivating,
+        requested_at: ago(20),
+        source_stopped_at: None,
+    });
+    let _ = store.update_config(next.version, &next).await.unwrap();
+    let text = render_one(&store, &id, OutputFormat::Table).await;
+    assert!(
+        text.contains(
+            "Transition: promote-b-1 cluster-a -> cluster-b (CONSISTENCY), phase SOURCE_DEACTIVATING"
+        ),
+        "{text}"
+    );
+    let (wide, _) = render_many(store, OutputFormat::Wide).await;
+    assert!(
+        wide.lines()
+            .nth(1)
+            .unwrap()
+            .contains("   SOURCE_DEACTIVATING   in 12s"),
+        "{wide}"
+    );
+}
+
+#[tokio::test]
+async fn the_all_namespaces_summary_counts_health_suspension_locks_and_owners() {
+    let store = MemoryStore::new();
+    shop_web(&store).await;
+    blog_api(&store).await;
+    let store: Arc<dyn CoordinationStore> = Arc::new(store);
+    let clock = ManualClock::starting_at(now());
+    let list = list_status(store, &clock, OP, &ListScope::AllNamespaces)
+        .await
+        .unwrap();
+    assert_eq!(
+        summary_line(&list),
+        "2 groups: 1 all healthy, 1 not, 1 suspended, 0 in transition, 2 locked; primary: cluster-a 1, cluster-b 1"
+    );
 }

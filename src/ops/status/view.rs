@@ -3,7 +3,9 @@
 
 use crate::duration::GoDuration;
 use crate::ops::seconds_between;
-use crate::store::{ClusterState, ClusterStatus, ComponentStatus, GroupSnapshot, Health, Timeouts};
+use crate::store::{
+    ClusterState, ClusterStatus, ComponentStatus, GroupSnapshot, Health, Timeouts, Transition,
+};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -63,6 +65,10 @@ pub struct GroupView {
     pub clusters: Vec<ClusterView>,
     /// The lock of an in-flight transition.
     pub lock: Option<LockView>,
+    /// The fencing epoch of the current ownership grant.
+    pub epoch: u64,
+    /// The transition in flight (its phase shows how far it got).
+    pub transition: Option<Transition>,
     /// The instant every age in this view is measured from.
     pub observed_at: DateTime<Utc>,
 }
@@ -191,6 +197,8 @@ pub fn group_view(snapshot: &GroupSnapshot, now: DateTime<Utc>) -> GroupView {
                 lapsed: l.expires_at <= now,
             }
         }),
+        epoch: config.epoch,
+        transition: config.transition.clone(),
         // Milliseconds, like every timestamp in the table; nanoseconds would only be noise.
         observed_at: now.trunc_subsecs(3),
     }
