@@ -157,14 +157,64 @@ impl GroupAgent {
     /// acknowledgement (the other side waits for exactly that). Never more often than the
     /// interval allows at steady state, so the steady cost stays one heartbeat and one read.
     pub fn next_tick_in(&self) -> Duration {
-        let per_interval = match self.pace {
-            Pace::Steady => return self.interval,
-            Pace::Transition => FAST_TICKS_PER_INTERVAL,
-            Pace::FollowUp => FOLLOW_UP_TICKS_PER_INTERVAL,
+        let pace = match self.pace {
+            Pace::Steady => self.interval,
+            Pace::Transition => self.interval / FAST_TICKS_PER_INTERVAL,
+            Pace::FollowUp => self.interval / FOLLOW_UP_TICKS_PER_INTERVAL,
         };
-        (self.interval / per_interval)
+        // A PRIMARY wakes up at its serving deadline at the latest, so it fences itself on
+        // time even when its store calls fail without a word.
+        let deadline = self
+            .serving_deadline()
+            .map(|until| until.saturating_sub(self.clock.monotonic()));
+        pace.min(deadline.unwrap_or(pace))
             .max(MIN_FAST_TICK)
             .min(self.interval)
+    }
+
+    /// When the cluster must stop serving unless a heartbeat succeeds first: the last
+    /// decision's `serve_until`, while it made this cluster PRIMARY.
+    fn serving_deadline(&self) -> Option<Duration> {
+        self.previous
+            .as_ref()
+            .filter(|d| d.role.is_active())
+            .and_then(|d| d.serve_until)
+    }
+
+    /// How long one store call of this tick may take: a heartbeat interval, and never past the
+    /// serving deadline. A call that outlives it is a failed call. Without this bound a store
+    /// that accepts connections and never answers would hold the tick (the SDK allows far
+    /// longer than any heartbeat timeout), and a cut-off PRIMARY would keep serving after
+    /// another cluster took over.
+    pub(super) fn store_budget(&self) -> Duration {
+        let now = self.clock.monotonic();
+        match self.serving_deadline() {
+            Some(until) => until.saturating_sub(now).min(self.interval),
+            None => self.interval,
+        }
+    }
+
+    /// Switches the cluster off before any store call of this tick when the last decision
+    /// says it must (its serving deadline passed, or a deactivation is unfinished): those
+    /// steps need only the cluster, and must not wait for a store that may not answer.
+    async fn fence_before_the_store(&mut self) {
+        let Some(previous) = &self.previous else {
+            return;
+        };
+        let now = self.clock.monotonic();
+        let decision = previous.hold(now);
+        if decision.role.is_active() || self.progress.deactivated {
+            return;
+        }
+        let _ = Converger {
+            cluster: self.cluster.as_ref(),
+            clock: self.clock.as_ref(),
+            group: &self.spec.group,
+            network: &mut self.network,
+            progress: &mut self.progress,
+        }
+        .run(&decision)
+        .await;
     }
 
     /// One full round: heartbeat, read, observe, step, writes, converge.
@@ -184,6 +234,7 @@ impl GroupAgent {
             pending: None,
         };
 
+        self.fence_before_the_store().await;
         self.heartbeat(&mut report).await;
         let read_sent_at = self.clock.monotonic();
         let include_lock = self.previous.as_ref().is_none_or(|d| d.read_lock_next);
@@ -215,6 +266,7 @@ impl GroupAgent {
         }
         // A held decision has no writes: they need a fresh read.
         if snapshot.is_some() {
+            let budget = self.store_budget();
             let mut writer = Writer {
                 store: self.store.as_ref(),
                 operator_id: &self.spec.bootstrap.operator_id,
@@ -223,9 +275,19 @@ impl GroupAgent {
                 changes: &mut self.changes,
                 events: &mut events,
             };
-            let (writes, error) = writer.run(&decision.writes).await;
-            report.writes = writes;
-            report.store_error = report.store_error.take().or(error);
+            // Bounded like every store call of a tick. A write cut off here may still have
+            // landed: every one of them is conditional, and the next read shows what happened.
+            match tokio::time::timeout(budget, writer.run(&decision.writes)).await {
+                Ok((writes, error)) => {
+                    report.writes = writes;
+                    report.store_error = report.store_error.take().or(error);
+                }
+                Err(_) => {
+                    report.store_error.get_or_insert(format!(
+                        "the store did not answer the decision's writes within {budget:?}; the next read shows which of them landed"
+                    ));
+                }
+            }
         }
 
         let converged = Converger {
@@ -253,9 +315,12 @@ impl GroupAgent {
             .writes
             .iter()
             .any(|w| w.outcome == WriteOutcome::Applied && w.intent != "renew-lock");
-        // A failed read must not make the agent hammer the store: it waits a full interval.
-        self.pace = if report.held {
+        // A failed read must not make the agent hammer the store: it waits a full interval,
+        // unless its cluster is still being switched off (every tick moves that on).
+        self.pace = if report.held && (report.converged || decision.role.is_active()) {
             Pace::Steady
+        } else if report.held {
+            Pace::Transition
         } else if wrote || new_ack {
             Pace::FollowUp
         } else if involved || self.lock.is_some() {

@@ -28,6 +28,7 @@ pub struct InstrumentedStore {
     inner: Arc<dyn CoordinationStore>,
     label: String,
     partitioned: AtomicBool,
+    hanging: AtomicBool,
     counts: Mutex<RequestCounts>,
 }
 
@@ -51,6 +52,7 @@ impl InstrumentedStore {
             inner,
             label: label.to_string(),
             partitioned: AtomicBool::new(false),
+            hanging: AtomicBool::new(false),
             counts: Mutex::new(RequestCounts::default()),
         }
     }
@@ -58,6 +60,12 @@ impl InstrumentedStore {
     /// Cuts the user off from the store (`true`) or reconnects it (`false`).
     pub fn set_partitioned(&self, partitioned: bool) {
         self.partitioned.store(partitioned, Ordering::SeqCst);
+    }
+
+    /// Makes every call from now on wait forever (`true`), as a store that accepts requests
+    /// and never answers; `false` lets new calls through again.
+    pub fn set_hanging(&self, hanging: bool) {
+        self.hanging.store(hanging, Ordering::SeqCst);
     }
 
     /// Whether the user is cut off.
@@ -80,7 +88,12 @@ impl InstrumentedStore {
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn admit(&self, operation: &'static str, kind: Kind) -> Result<(), StoreError> {
+    async fn admit(&self, operation: &'static str, kind: Kind) -> Result<(), StoreError> {
+        if self.hanging.load(Ordering::SeqCst) {
+            // A store that accepted the connection and never answers: only the caller's own
+            // deadline ends the call.
+            std::future::pending::<()>().await;
+        }
         let mut c = self.lock_counts();
         if self.is_partitioned() {
             c.refused += 1;
@@ -114,14 +127,14 @@ impl CoordinationStore for InstrumentedStore {
         include_lock: bool,
     ) -> Result<Option<GroupSnapshot>, StoreError> {
         let requests = if include_lock { 2 } else { 1 };
-        self.admit("load_group", Kind::Read(requests))?;
+        self.admit("load_group", Kind::Read(requests)).await?;
         self.inner
             .load_group_with(operator_id, group, include_lock)
             .await
     }
 
     async fn list_groups(&self, operator_id: &str) -> Result<Listing<GroupConfig>, StoreError> {
-        self.admit("list_groups", Kind::Listing)?;
+        self.admit("list_groups", Kind::Listing).await?;
         self.inner.list_groups(operator_id).await
     }
 
@@ -130,12 +143,12 @@ impl CoordinationStore for InstrumentedStore {
         operator_id: &str,
         cluster: &str,
     ) -> Result<Listing<ClusterMembership>, StoreError> {
-        self.admit("list_cluster_groups", Kind::Listing)?;
+        self.admit("list_cluster_groups", Kind::Listing).await?;
         self.inner.list_cluster_groups(operator_id, cluster).await
     }
 
     async fn create_config(&self, config: &GroupConfig) -> Result<CreateOutcome, StoreError> {
-        self.admit("create_config", Kind::Write)?;
+        self.admit("create_config", Kind::Write).await?;
         self.inner.create_config(config).await
     }
 
@@ -144,7 +157,7 @@ impl CoordinationStore for InstrumentedStore {
         expected_version: u64,
         config: &GroupConfig,
     ) -> Result<CasOutcome, StoreError> {
-        self.admit("update_config", Kind::Write)?;
+        self.admit("update_config", Kind::Write).await?;
         self.inner.update_config(expected_version, config).await
     }
 
@@ -154,7 +167,7 @@ impl CoordinationStore for InstrumentedStore {
         group: &GroupId,
         status: &ClusterStatus,
     ) -> Result<(), StoreError> {
-        self.admit("put_cluster_status", Kind::Write)?;
+        self.admit("put_cluster_status", Kind::Write).await?;
         self.inner
             .put_cluster_status(operator_id, group, status)
             .await
@@ -166,7 +179,7 @@ impl CoordinationStore for InstrumentedStore {
         group: &GroupId,
         cluster: &str,
     ) -> Result<(), StoreError> {
-        self.admit("delete_cluster_status", Kind::Write)?;
+        self.admit("delete_cluster_status", Kind::Write).await?;
         self.inner
             .delete_cluster_status(operator_id, group, cluster)
             .await
@@ -178,7 +191,7 @@ impl CoordinationStore for InstrumentedStore {
         group: &GroupId,
         request: &LockRequest,
     ) -> Result<LockOutcome, StoreError> {
-        self.admit("acquire_lock", Kind::Write)?;
+        self.admit("acquire_lock", Kind::Write).await?;
         self.inner.acquire_lock(operator_id, group, request).await
     }
 
@@ -189,7 +202,7 @@ impl CoordinationStore for InstrumentedStore {
         observed: &Lock,
         request: &LockRequest,
     ) -> Result<LockOutcome, StoreError> {
-        self.admit("take_over_lock", Kind::Write)?;
+        self.admit("take_over_lock", Kind::Write).await?;
         self.inner
             .take_over_lock(operator_id, group, observed, request)
             .await
@@ -203,7 +216,7 @@ impl CoordinationStore for InstrumentedStore {
         lease: std::time::Duration,
         now: DateTime<Utc>,
     ) -> Result<LeaseOutcome, StoreError> {
-        self.admit("renew_lock", Kind::Write)?;
+        self.admit("renew_lock", Kind::Write).await?;
         self.inner
             .renew_lock(operator_id, group, lease_token, lease, now)
             .await
@@ -215,7 +228,7 @@ impl CoordinationStore for InstrumentedStore {
         group: &GroupId,
         lease_token: &str,
     ) -> Result<LeaseOutcome, StoreError> {
-        self.admit("release_lock", Kind::Write)?;
+        self.admit("release_lock", Kind::Write).await?;
         self.inner
             .release_lock(operator_id, group, lease_token)
             .await
@@ -227,7 +240,7 @@ impl CoordinationStore for InstrumentedStore {
         group: &GroupId,
         record: &HistoryRecord,
     ) -> Result<AppendOutcome, StoreError> {
-        self.admit("append_history", Kind::Write)?;
+        self.admit("append_history", Kind::Write).await?;
         self.inner.append_history(operator_id, group, record).await
     }
 
@@ -238,12 +251,12 @@ impl CoordinationStore for InstrumentedStore {
         limit: usize,
         page: Option<&str>,
     ) -> Result<HistoryPage, StoreError> {
-        self.admit("history", Kind::Read(1))?;
+        self.admit("history", Kind::Read(1)).await?;
         self.inner.history(operator_id, group, limit, page).await
     }
 
     async fn flip_ownership(&self, request: &FlipRequest) -> Result<FlipOutcome, StoreError> {
-        self.admit("flip_ownership", Kind::Write)?;
+        self.admit("flip_ownership", Kind::Write).await?;
         self.inner.flip_ownership(request).await
     }
 }

@@ -38,8 +38,6 @@ pub struct World {
     pub dir: PathBuf,
     /// The no-overlap watch, once started.
     pub monitor: Option<ServingMonitor>,
-    /// Why two primary volumes at once are expected in this scenario (`None`: asserted never).
-    pub volume_overlap_expected: Option<&'static str>,
     procs: BTreeMap<String, Process>,
     finished: Vec<Process>,
     starts: AtomicU32,
@@ -69,7 +67,6 @@ impl World {
             clusters,
             dir,
             monitor: None,
-            volume_overlap_expected: None,
             procs: BTreeMap::new(),
             finished: Vec::new(),
             starts: AtomicU32::new(0),
@@ -222,9 +219,7 @@ impl World {
     pub async fn finish(mut self) {
         if let Some(m) = &self.monitor {
             m.assert_no_overlap();
-            if self.volume_overlap_expected.is_none()
-                && let Some(v) = m.volume_overlap()
-            {
+            if let Some(v) = m.volume_overlap() {
                 panic!("two clusters held the volume as primary at once:\n  {v}");
             }
         }

@@ -78,7 +78,6 @@ async fn a_primary_cut_off_from_dynamodb_stops_serving_before_the_standby_takes_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "controller defect (branch kube), unsafe: a DynamoDB call that hangs blocks the agent's tick for up to the store client's 30s operation timeout, so the primary never fences and both clusters serve after the standby takes over (~7s); see the e2e report"]
 async fn a_primary_whose_dynamodb_calls_hang_stops_serving_before_the_standby_takes_over() {
     fences_before_takeover("fence-hang", Path::Blackhole).await;
 }
@@ -93,9 +92,6 @@ async fn fences_before_takeover(test: &str, how: Path) {
         taken,
         east_at_takeover,
     } = cut_primary_off(test, how).await;
-    world.volume_overlap_expected = Some(
-        "the fenced primary demotes its volume only after the standby promoted its own: see the ignored test below",
-    );
     assert!(
         fenced < taken,
         "east must stop serving ({fenced:?} after the cut) before west owns the group ({taken:?})"
@@ -135,7 +131,6 @@ async fn fences_before_takeover(test: &str, how: Path) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "controller defect (branch kube): while DynamoDB is unreachable each agent tick blocks ~4s in the SDK's retries, so the fenced primary asks for DemoteVolumes only after the standby has promoted its own volume; see the e2e report"]
 async fn a_primary_cut_off_from_dynamodb_demotes_its_volume_before_the_standby_promotes_its_own() {
     let Cut {
         world,

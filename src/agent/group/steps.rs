@@ -6,8 +6,24 @@ use super::super::events::{AgentEvent, AgentEventKind};
 use super::super::report::TickReport;
 use super::GroupAgent;
 use crate::protocol::{LocalFacts, validate_timeouts};
-use crate::store::GroupSnapshot;
+use crate::store::{GroupSnapshot, StoreError};
+use std::future::Future;
 use std::time::Duration;
+
+/// Runs one store call for at most `budget`; an error or a call still unanswered by then is
+/// the same thing to a tick: a failed call, described for the report.
+async fn bounded<T>(
+    budget: Duration,
+    what: &str,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(budget, call).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "the store did not answer in time to {what} (allowed {budget:?}: one heartbeat interval, and never past the serving deadline); treated as a failed call"
+        )),
+    }
+}
 
 impl GroupAgent {
     /// Writes this tick's heartbeat; on success remembers when it was sent.
@@ -26,17 +42,24 @@ impl GroupAgent {
             wall,
         );
         let sent_at = self.clock.monotonic();
-        let result = self
-            .store
-            .put_cluster_status(&self.spec.bootstrap.operator_id, &self.spec.group, &status)
-            .await;
+        let budget = self.store_budget();
+        let result = bounded(
+            budget,
+            "write the heartbeat",
+            self.store.put_cluster_status(
+                &self.spec.bootstrap.operator_id,
+                &self.spec.group,
+                &status,
+            ),
+        )
+        .await;
         match result {
             Ok(()) => {
                 let ok_at = self.clock.monotonic();
                 self.heartbeats.log.record(sent_at, ok_at);
                 report.heartbeat_seq = Some(seq);
             }
-            Err(e) => report.store_error = Some(e.to_string()),
+            Err(e) => report.store_error = Some(e),
         }
     }
 
@@ -49,7 +72,9 @@ impl GroupAgent {
         let (op, group) = (&self.spec.bootstrap.operator_id, &self.spec.group);
         let mut created = false;
         loop {
-            match self.store.load_group_with(op, group, include_lock).await {
+            let budget = self.store_budget();
+            let read = self.store.load_group_with(op, group, include_lock);
+            match bounded(budget, "read the group", read).await {
                 Ok(Some(snap)) => {
                     report.version = Some(snap.config.version);
                     self.version = Some(snap.config.version);
@@ -66,8 +91,10 @@ impl GroupAgent {
                     let mut config = self.spec.bootstrap.clone();
                     config.last_updated = Some(self.clock.now());
                     // AlreadyExists is as good: another cluster bootstrapped it first.
-                    if let Err(e) = self.store.create_config(&config).await {
-                        report.store_error.get_or_insert(e.to_string());
+                    let budget = self.store_budget();
+                    let create = self.store.create_config(&config);
+                    if let Err(e) = bounded(budget, "create the group's CONFIG", create).await {
+                        report.store_error.get_or_insert(e);
                         return None;
                     }
                     tracing::info!(group = %group, cluster = %self.me, owner = %config.owner_cluster, "created the group's CONFIG from the bootstrap");
@@ -82,7 +109,7 @@ impl GroupAgent {
                     return None;
                 }
                 Err(e) => {
-                    report.store_error.get_or_insert(e.to_string());
+                    report.store_error.get_or_insert(e);
                     return None;
                 }
             }

@@ -185,3 +185,38 @@ fn a_bootstrap_for_another_group_or_with_unsafe_timeouts_is_refused_with_the_fix
     let text = make(unsafe_timeouts);
     assert!(text.contains("timeouts.heartbeat"), "{text}");
 }
+
+// Paused tokio time: the agent's own per-call deadline is the only thing that ends a call.
+#[tokio::test(start_paused = true)]
+async fn a_primary_whose_store_calls_never_return_still_fences_itself_in_time() {
+    let w = World::new();
+    let a = w.cluster("a");
+    let mut agent = w.agent(&a, "a");
+    let _ = w.run(&mut agent, Duration::from_secs(3)).await;
+    let last_ok = w.clock.monotonic() - Duration::from_secs(1);
+    w.store.set_hanging(true);
+
+    let mut fenced_at = None;
+    for _ in 0..20 {
+        let report = tokio::time::timeout(Duration::from_secs(60), agent.tick())
+            .await
+            .expect("a tick ends even when the store never answers");
+        assert!(report.held, "{report:?}");
+        let error = report.store_error.unwrap_or_default();
+        assert!(error.contains("did not answer in time"), "{error}");
+        if report.decision.as_ref().unwrap().role == Role::Fenced {
+            fenced_at = Some(w.clock.monotonic());
+            break;
+        }
+        w.clock.advance(agent.next_tick_in());
+    }
+    // Self-fencing is due `heartbeat - margin` (5s - 2s) after the last successful heartbeat;
+    // the agent wakes at that deadline rather than a full interval after it.
+    let fenced_at = fenced_at.expect("the agent fenced itself");
+    assert!(
+        fenced_at <= last_ok + Duration::from_secs(3),
+        "fenced {:?} after the last good heartbeat",
+        fenced_at - last_ok
+    );
+    assert!(!a.is_serving(&gid()));
+}
