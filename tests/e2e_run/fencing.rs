@@ -86,7 +86,7 @@ async fn a_primary_whose_dynamodb_calls_hang_stops_serving_before_the_standby_ta
 /// reconnected stands by.
 async fn fences_before_takeover(test: &str, how: Path) {
     let Cut {
-        mut world,
+        world,
         proxy,
         fenced,
         taken,
