@@ -115,7 +115,7 @@ pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<()
             )
         })?;
     let kube_settings = KubeSettings::from_env().map_err(|e| Error::Usage(e.to_string()))?;
-    let client = kube_client(kube).await?;
+    let (client, api_url) = kube_client(kube).await?;
     let leader_election = if args.leader_elect {
         // Two processes on one host share a host name: without POD_NAME each gets a random
         // suffix, so they never both believe they hold the Lease.
@@ -168,7 +168,13 @@ pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<()
             clock: Arc::new(SystemClock::new()),
         },
     );
-    controller.check_api().await?;
+    controller.check_api().await.map_err(|e| match e {
+        // The client's own message rarely says where it went: name the server tried.
+        ControllerError::NoCluster { message } => ControllerError::NoCluster {
+            message: format!("API server {api_url}: {message}"),
+        },
+        other => other,
+    })?;
 
     let listener = tokio::net::TcpListener::bind(&args.metrics_addr)
         .await
@@ -194,7 +200,7 @@ pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<()
 
 /// The Kubernetes client from the global --kubeconfig/--context, KUBECONFIG, or the in-cluster
 /// account.
-async fn kube_client(args: &KubeArgs) -> Result<kube::Client, Error> {
+async fn kube_client(args: &KubeArgs) -> Result<(kube::Client, String), Error> {
     let options = kube::config::KubeConfigOptions {
         context: args.context.clone(),
         ..Default::default()
@@ -218,7 +224,9 @@ async fn kube_client(args: &KubeArgs) -> Result<kube::Client, Error> {
             .await
             .map_err(|e| no_cluster(e.to_string()))?,
     };
-    kube::Client::try_from(config).map_err(|e| no_cluster(e.to_string()))
+    let url = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config).map_err(|e| no_cluster(e.to_string()))?;
+    Ok((client, url))
 }
 
 fn no_cluster(message: String) -> Error {

@@ -5,6 +5,7 @@
 
 use super::FINALIZER;
 use super::context::{Context, ReconcileError};
+use super::supervisor::Upserted;
 use crate::crd::{Condition, ConditionStatus, FailoverGroup, FailoverGroupStatus, condition_types};
 use crate::store::{CoordinationStore, GroupId, GroupSnapshot};
 use kube::api::{Patch, PatchParams};
@@ -95,9 +96,34 @@ async fn reconcile_inner(fg: &FailoverGroup, ctx: &Context) -> Result<Action, Re
         set_finalizers(fg, ctx, with_finalizer(fg)).await?;
     }
     ctx.resources.set_group(&settings.group, &fg.spec);
+    let heartbeat_timeout = settings.bootstrap.timeouts.heartbeat.get();
     let outcome = ctx.supervisor.lock().await.upsert(fg, settings).await?;
+    if outcome != Upserted::Unchanged
+        && let Some(why) = slow_leader_handover(
+            ctx.settings
+                .leader_election
+                .as_ref()
+                .map(|l| l.lease_duration),
+            heartbeat_timeout,
+        )
+    {
+        ctx.events.warn(fg, "LeaseTooLong", why.clone());
+        tracing::warn!(group = %fg.name_any(), "{why}");
+    }
     tracing::debug!(group = %fg.name_any(), ?outcome, "FailoverGroup reconciled");
     Ok(Action::requeue(ctx.settings.resync))
+}
+
+/// A warning when a crashed leader's replacement would take over too late for this group: no
+/// heartbeats are written from this cluster between the crash and the takeover (up to one
+/// lease), so a lease near `timeouts.heartbeat` turns a replica crash into a failover.
+fn slow_leader_handover(lease: Option<Duration>, heartbeat_timeout: Duration) -> Option<String> {
+    let lease = lease?;
+    (lease * 2 > heartbeat_timeout).then(|| {
+        format!(
+            "the leader-election lease ({lease:?}) is more than half of this group's timeouts.heartbeat ({heartbeat_timeout:?}): if the leading replica crashes, the other replica takes over only after the lease, and the other clusters may fail the group over meanwhile; lower LEASE_DURATION or raise timeouts.heartbeat"
+        )
+    })
 }
 
 /// Withdraws this cluster from the group, then removes the finalizer.

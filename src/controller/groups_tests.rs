@@ -82,3 +82,17 @@ fn a_cluster_taking_part_in_a_transition_waits_for_it_to_end() {
     assert!(matches!(withdrawal("west", Some(&s)), Withdrawal::Refuse(w) if w.contains("t1")));
     assert_eq!(withdrawal("north", Some(&s)), Withdrawal::Leave);
 }
+
+#[test]
+fn a_leader_lease_longer_than_half_the_heartbeat_timeout_is_warned_about_with_the_fix() {
+    let secs = Duration::from_secs;
+    let why = slow_leader_handover(Some(secs(15)), secs(20)).expect("a warning");
+    assert!(why.contains("15s") && why.contains("20s"), "{why}");
+    assert!(why.contains("lower LEASE_DURATION"), "{why}");
+    assert_eq!(slow_leader_handover(Some(secs(15)), secs(60)), None);
+    assert_eq!(
+        slow_leader_handover(None, secs(5)),
+        None,
+        "without leader election there is no handover"
+    );
+}

@@ -6,7 +6,7 @@ use super::super::events::{AgentEvent, AgentEventKind};
 use super::super::report::TickReport;
 use super::GroupAgent;
 use crate::protocol::{LocalFacts, validate_timeouts};
-use crate::store::{GroupSnapshot, StoreError};
+use crate::store::{CreateOutcome, GroupSnapshot, StoreError};
 use std::future::Future;
 use std::time::Duration;
 
@@ -90,14 +90,19 @@ impl GroupAgent {
                 Ok(None) if !created => {
                     let mut config = self.spec.bootstrap.clone();
                     config.last_updated = Some(self.clock.now());
-                    // AlreadyExists is as good: another cluster bootstrapped it first.
                     let budget = self.store_budget();
                     let create = self.store.create_config(&config);
-                    if let Err(e) = bounded(budget, "create the group's CONFIG", create).await {
-                        report.store_error.get_or_insert(e);
-                        return None;
+                    match bounded(budget, "create the group's CONFIG", create).await {
+                        Ok(CreateOutcome::Created(_)) => {
+                            tracing::info!(group = %group, cluster = %self.me, owner = %config.owner_cluster, "created the group's CONFIG from the bootstrap");
+                        }
+                        // As good: another cluster bootstrapped it first; its CONFIG wins.
+                        Ok(CreateOutcome::AlreadyExists(_)) => {}
+                        Err(e) => {
+                            report.store_error.get_or_insert(e);
+                            return None;
+                        }
                     }
-                    tracing::info!(group = %group, cluster = %self.me, owner = %config.owner_cluster, "created the group's CONFIG from the bootstrap");
                     created = true;
                 }
                 Ok(None) => {
