@@ -6,12 +6,12 @@ source "$(dirname "$0")/env.sh"
 cd "$KFO_ROOT"
 ensure_python_tools
 ensure_system_tools
-# Plain `cargo test`: lib, binary, integration and doc tests. Not --all-targets, which would also
+# Plain `cargo test` (every binary even after a failure): lib, binary, integration and doc tests. Not --all-targets, which would also
 # run the real-time benchmark (benches/failover.rs, harness = false) as if it were a test.
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test "$@" 2>&1 | tee "$log"
+cargo test --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line for the whole suite: cargo's own last line is the doc-test summary, which

@@ -1,6 +1,7 @@
 //! `history`: a group's failovers, newest first (who moved it where, how it ended, how long the
 //! application was down). Read-only.
 
+use crate::cli::kubeconfig::{KubeArgs, default_namespace};
 use crate::cli::open_store;
 use crate::cli::output::{
     NONE, OutputFormat, Table, format_seconds, format_signed_age, format_time, write_document,
@@ -20,7 +21,7 @@ pub struct HistoryArgs {
     #[arg(value_name = "GROUP")]
     pub group: String,
 
-    /// Namespace of the group [default: default].
+    /// Namespace of the group [default: the kubeconfig context's namespace, else default].
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
 
@@ -34,8 +35,15 @@ pub struct HistoryArgs {
 }
 
 /// Runs `history`.
-pub async fn run(store_args: &StoreArgs, args: HistoryArgs) -> Result<(), Error> {
-    let group = resolve_group(&args.group, args.namespace.as_deref())?;
+pub async fn run(store_args: &StoreArgs, kube: &KubeArgs, args: HistoryArgs) -> Result<(), Error> {
+    // A bare NAME without -n is in the context's namespace, as in kubectl (and `status`).
+    let context_namespace = match &args.namespace {
+        Some(_) => None,
+        None if args.group.contains('/') => None,
+        None => Some(default_namespace(kube.context().ok().as_ref())),
+    };
+    let namespace = args.namespace.as_deref().or(context_namespace.as_deref());
+    let group = resolve_group(&args.group, namespace)?;
     let store = open_store(store_args).await?;
     let clock = SystemClock::new();
     let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);

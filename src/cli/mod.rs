@@ -113,7 +113,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::SetupDynamodb(args) => setup_dynamodb::run(&cli.store, args).await,
         Command::Status(args) => status::run(&store, &cli.kube, cli.color, args).await,
-        Command::History(args) => history::run(&store, args).await,
+        Command::History(args) => history::run(&store, &cli.kube, args).await,
         Command::Demo(args) => demo::run(&cli.store, args).await,
         Command::Run(args) => run::run(&cli.store, &cli.kube, *args).await,
         Command::Watch(args) => watch::run(&store, args).await,

@@ -24,8 +24,22 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+const EXAMPLES: &str = "\
+Examples:
+  # In a cluster: the Deployment in deploy/ sets every flag from its ConfigMap
+  kubectl apply -k deploy/overlays/example-east
+
+  # On a workstation against a kubeconfig context and a local DynamoDB-compatible server,
+  # one replica (no leader election)
+  CLUSTER_NAME=east AWS_ENDPOINT=http://127.0.0.1:8000 \\
+    kubectl-failover run --context east --leader-elect=false --metrics-addr 127.0.0.1:8080
+
+The controller exits 0 on SIGTERM (locks released, heartbeats stopped); docs/controller.md
+lists every setting, metric and event.";
+
 /// Flags of `run`; each can also be set through the environment variable named in its help.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = EXAMPLES)]
 pub struct RunArgs {
     /// This cluster's name in the table (required), e.g. east.
     #[arg(long, env = "CLUSTER_NAME", value_name = "NAME")]

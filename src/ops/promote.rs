@@ -162,8 +162,10 @@ impl PromoteOutcome {
             PromoteOutcome::Requested { .. } | PromoteOutcome::AlreadyPrimary { .. } => {
                 ExitCode::Ok
             }
-            PromoteOutcome::UnknownTarget { .. } => ExitCode::NotFound,
-            PromoteOutcome::TransitionInFlight { .. }
+            // A refusal like the others (exit 3), as `promote` documents: the group exists,
+            // the request names a cluster that is not part of it.
+            PromoteOutcome::UnknownTarget { .. }
+            | PromoteOutcome::TransitionInFlight { .. }
             | PromoteOutcome::UptimeWithVolumes { .. }
             | PromoteOutcome::Refused { .. }
             | PromoteOutcome::Contended { .. } => ExitCode::Conflict,

@@ -117,7 +117,7 @@ async fn an_unknown_target_is_refused_listing_the_known_clusters() {
     assert!(
         matches!(outcome, PromoteOutcome::UnknownTarget { ref known, .. } if known == &["cluster-a", "cluster-b"])
     );
-    assert_eq!(outcome.exit_code(), ExitCode::NotFound);
+    assert_eq!(outcome.exit_code(), ExitCode::Conflict);
     assert!(
         outcome.to_string().contains("cluster-a, cluster-b"),
         "{outcome}"
