@@ -194,6 +194,17 @@ impl GroupAgent {
         }
     }
 
+    /// The cluster side of this agent, for one convergence.
+    fn converger(&mut self) -> Converger<'_> {
+        Converger {
+            cluster: self.cluster.as_ref(),
+            clock: self.clock.as_ref(),
+            group: &self.spec.group,
+            network: &mut self.network,
+            progress: &mut self.progress,
+        }
+    }
+
     /// Switches the cluster off before any store call of this tick when the last decision
     /// says it must (its serving deadline passed, or a deactivation is unfinished): those
     /// steps need only the cluster, and must not wait for a store that may not answer.
@@ -206,15 +217,7 @@ impl GroupAgent {
         if decision.role.is_active() || self.progress.deactivated {
             return;
         }
-        let _ = Converger {
-            cluster: self.cluster.as_ref(),
-            clock: self.clock.as_ref(),
-            group: &self.spec.group,
-            network: &mut self.network,
-            progress: &mut self.progress,
-        }
-        .run(&decision)
-        .await;
+        let _ = self.converger().run(&decision).await;
     }
 
     /// One full round: heartbeat, read, observe, step, writes, converge.
@@ -290,15 +293,7 @@ impl GroupAgent {
             }
         }
 
-        let converged = Converger {
-            cluster: self.cluster.as_ref(),
-            clock: self.clock.as_ref(),
-            group: &self.spec.group,
-            network: &mut self.network,
-            progress: &mut self.progress,
-        }
-        .run(&decision)
-        .await;
+        let converged = self.converger().run(&decision).await;
         report.converged = converged.done;
         report.pending = converged.pending;
         report.cluster_error = report.cluster_error.take().or(converged.error);

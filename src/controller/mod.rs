@@ -16,7 +16,7 @@
 //! Events), [`metrics`], [`tap`] (store wrapper: metrics and the last snapshot per group),
 //! [`http`] (health and metrics server), [`run`] (wiring and shutdown).
 
-mod context;
+pub mod context;
 pub mod events;
 pub mod failover_progress;
 pub mod failovers;

@@ -298,7 +298,7 @@ fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(kind: &str, r: Result<T,
 }
 
 /// Retries: a refused withdrawal after [`groups::WITHDRAWAL_RETRY`], anything else after 5s.
-fn error_policy<K>(obj: Arc<K>, err: &ReconcileError, _ctx: Arc<Context>) -> Action
+pub fn error_policy<K>(obj: Arc<K>, err: &ReconcileError, _ctx: Arc<Context>) -> Action
 where
     K: kube::ResourceExt,
 {
