@@ -220,7 +220,8 @@ async fn watch_shows_the_table_helps_promotes_through_the_dialog_and_quits_clean
     assert_eq!(transition.initiator, "oncall (kubectl failover watch)");
 
     tmux.keys(&["q"]);
-    let screen = tmux.wait_for(&["EXIT=0"]).await;
+    // Both lines: the shell prints the stty line a moment after the exit code.
+    let screen = tmux.wait_for(&["EXIT=0", "icanon"]).await;
     // Raw mode is off again (icanon, not -icanon) and the alternate screen is gone.
     assert!(screen.lines().any(|l| l.trim() == "icanon"), "{screen}");
     assert!(!screen.contains("Groups 1/2"), "{screen}");
@@ -233,7 +234,7 @@ async fn ctrl_c_leaves_watch_with_exit_0_and_the_terminal_restored() {
     let tmux = start_watch(&table, "kfo-tui-ctrlc");
     tmux.wait_for(&["shop/api", "│cluster-b"]).await;
     tmux.keys(&["C-c"]);
-    let screen = tmux.wait_for(&["EXIT="]).await;
+    let screen = tmux.wait_for(&["EXIT=", "icanon"]).await;
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(screen.lines().any(|l| l.trim() == "icanon"), "{screen}");
 }
