@@ -8,6 +8,7 @@ use super::status_patch::StatusWriter;
 use super::tap::TappedStore;
 use crate::agent::{GroupAgent, TickReport};
 use crate::clock::Clock;
+use crate::store::GroupConfig;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -25,6 +26,8 @@ pub(super) struct GroupTask {
     pub generation: Arc<AtomicI64>,
     /// The group's heartbeat interval.
     pub interval: Duration,
+    /// The settings the FailoverGroup's spec asks for (its bootstrap CONFIG).
+    pub wanted: GroupConfig,
 }
 
 impl GroupTask {
@@ -70,6 +73,7 @@ impl GroupTask {
             previous: self.writer.written(),
             ages,
             interval: self.interval,
+            wanted: Some(&self.wanted),
             generation: (generation > 0).then_some(generation),
             now: self.clock.now(),
         });

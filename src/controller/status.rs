@@ -12,7 +12,7 @@ use crate::crd::{
     ResourceHealth, condition_types, set_condition,
 };
 use crate::duration::GoDuration;
-use crate::store::{ClusterStatus, GroupSnapshot, Health};
+use crate::store::{ClusterStatus, GroupConfig, GroupSnapshot, Health};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -32,6 +32,8 @@ pub struct StatusInput<'a> {
     pub ages: &'a BTreeMap<String, Duration>,
     /// The group's heartbeat interval (the unit of heartbeat ages).
     pub interval: Duration,
+    /// The settings the FailoverGroup's spec asks for, to compare with the table's CONFIG.
+    pub wanted: Option<&'a GroupConfig>,
     /// `metadata.generation` of the FailoverGroup.
     pub generation: Option<i64>,
     /// Wall time, for condition transitions only.
@@ -153,12 +155,22 @@ fn conditions(input: &StatusInput<'_>, mine: Option<&ClusterStatus>) -> Vec<Cond
                 "StoreUnavailable",
                 e.clone(),
             ),
-            None => make(
-                condition_types::SYNCED,
-                ConditionStatus::True,
-                "Synced",
-                "heartbeat written and group read".into(),
-            ),
+            None => match spec_differences(input.wanted, input.snapshot.map(|s| &s.config)) {
+                Some(differences) => make(
+                    condition_types::SYNCED,
+                    ConditionStatus::False,
+                    "SpecNotInTable",
+                    format!(
+                        "the spec differs from the group's CONFIG in DynamoDB, which decides once the group exists: {differences}; turn automatic failover off or on with `kubectl failover suspend|resume`, and keep the spec equal to the table in every cluster (docs/controller.md, \"Spec and table\")"
+                    ),
+                ),
+                None => make(
+                    condition_types::SYNCED,
+                    ConditionStatus::True,
+                    "Synced",
+                    "heartbeat written and group read".into(),
+                ),
+            },
         },
     };
     let degraded = match mine {
@@ -217,6 +229,50 @@ pub fn coarse_age(age: Duration, interval: Duration) -> Duration {
         step *= 2;
     }
     step
+}
+
+/// The settings in which the spec (`wanted`) and the table's CONFIG differ, for people: the
+/// table is read once the group exists, so an edited spec changes nothing until they agree.
+pub fn spec_differences(
+    wanted: Option<&GroupConfig>,
+    table: Option<&GroupConfig>,
+) -> Option<String> {
+    let (wanted, table) = (wanted?, table?);
+    let mut out = Vec::new();
+    let mut compare = |field: &str, spec: String, stored: String| {
+        if spec != stored {
+            out.push(format!(
+                "{field} is {spec} in the spec but {stored} in the table"
+            ));
+        }
+    };
+    compare(
+        "heartbeatInterval",
+        wanted.heartbeat_interval.to_string(),
+        table.heartbeat_interval.to_string(),
+    );
+    let (w, t) = (&wanted.timeouts, &table.timeouts);
+    compare(
+        "timeouts.heartbeat",
+        w.heartbeat.to_string(),
+        t.heartbeat.to_string(),
+    );
+    compare(
+        "timeouts.unhealthyPrimary",
+        w.unhealthy_primary.to_string(),
+        t.unhealthy_primary.to_string(),
+    );
+    compare(
+        "timeouts.transitoryState",
+        w.transitory_state.to_string(),
+        t.transitory_state.to_string(),
+    );
+    compare(
+        "suspended",
+        wanted.suspended.to_string(),
+        table.suspended.to_string(),
+    );
+    (!out.is_empty()).then(|| out.join("; "))
 }
 
 /// Whether `new` differs from `old` in anything but the clusters' `lastHeartbeat` (display

@@ -82,6 +82,7 @@ fn compute(
         previous,
         ages,
         interval: Duration::from_secs(5),
+        wanted: None,
         generation: Some(2),
         now: t(now),
     })
@@ -268,4 +269,56 @@ fn a_silent_cluster_shows_its_coarse_age_and_causes_a_write_only_at_each_step() 
     assert!(!meaningful_change(&a, &b));
     assert!(meaningful_change(&b, &c));
     assert_eq!(c.clusters[1].heartbeat_age.as_deref(), Some("40s"));
+}
+
+#[test]
+fn a_spec_that_differs_from_the_table_is_not_synced_and_names_each_difference() {
+    let r = report(Role::Primary, true);
+    let snap = snapshot(10);
+    let mut wanted = snap.config.clone();
+    wanted.timeouts.heartbeat = Duration::from_secs(90).into();
+    wanted.suspended = !snap.config.suspended;
+    let previous = FailoverGroupStatus::default();
+    let ages = BTreeMap::new();
+    let status = |wanted| {
+        group_status(StatusInput {
+            me: "east",
+            report: Some(&r),
+            snapshot: Some(&snap),
+            previous: &previous,
+            ages: &ages,
+            interval: Duration::from_secs(5),
+            wanted,
+            generation: Some(2),
+            now: t(0),
+        })
+    };
+    let s = status(Some(&wanted));
+    let synced = condition(&s, condition_types::SYNCED);
+    assert_eq!(synced.status, ConditionStatus::False);
+    assert_eq!(synced.reason, "SpecNotInTable");
+    assert!(
+        synced
+            .message
+            .contains("timeouts.heartbeat is 1m30s in the spec"),
+        "{}",
+        synced.message
+    );
+    assert!(
+        synced.message.contains("suspended is"),
+        "{}",
+        synced.message
+    );
+    assert!(
+        synced.message.contains("kubectl failover suspend|resume"),
+        "{}",
+        synced.message
+    );
+
+    let same = snap.config.clone();
+    let s = status(Some(&same));
+    assert_eq!(
+        condition(&s, condition_types::SYNCED).status,
+        ConditionStatus::True
+    );
 }

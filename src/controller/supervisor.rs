@@ -120,6 +120,7 @@ impl Supervisor {
             metrics: d.metrics.clone(),
         });
         let interval = settings.bootstrap.heartbeat_interval.get();
+        let wanted = settings.bootstrap.clone();
         let spec = GroupSpec {
             group: group.clone(),
             policy: settings.policy,
@@ -142,6 +143,7 @@ impl Supervisor {
             writer: StatusWriter::new(api, &fg.name_any(), fg.status.clone()),
             generation: generation.clone(),
             interval,
+            wanted,
         };
         let (stop, stop_rx) = watch::channel(false);
         let span =
