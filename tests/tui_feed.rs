@@ -5,8 +5,7 @@
 #[path = "tui_fixtures/mod.rs"]
 mod fixtures;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fixtures::{OP, screen};
 use kubectl_failover::clock::SystemClock;
@@ -146,115 +145,6 @@ async fn a_refresh_reads_one_listing_and_each_group_on_screen_once_at_1000_group
     assert!(last.contains("ns/g0000"), "{last}");
 }
 
-/// A memory store whose listing hangs for `delay` (a slow or throttled DynamoDB).
-struct SlowListing {
-    inner: MemoryStore,
-    delay: Duration,
-}
-
-#[async_trait]
-impl CoordinationStore for SlowListing {
-    fn describe(&self) -> String {
-        "slow".into()
-    }
-    async fn load_group_with(
-        &self,
-        op: &str,
-        g: &GroupId,
-        lock: bool,
-    ) -> Result<Option<GroupSnapshot>, StoreError> {
-        self.inner.load_group_with(op, g, lock).await
-    }
-    async fn list_groups(&self, op: &str) -> Result<Listing<GroupConfig>, StoreError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.list_groups(op).await
-    }
-    async fn list_cluster_groups(
-        &self,
-        op: &str,
-        c: &str,
-    ) -> Result<Listing<ClusterMembership>, StoreError> {
-        self.inner.list_cluster_groups(op, c).await
-    }
-    async fn create_config(&self, c: &GroupConfig) -> Result<CreateOutcome, StoreError> {
-        self.inner.create_config(c).await
-    }
-    async fn update_config(&self, v: u64, c: &GroupConfig) -> Result<CasOutcome, StoreError> {
-        self.inner.update_config(v, c).await
-    }
-    async fn put_cluster_status(
-        &self,
-        op: &str,
-        g: &GroupId,
-        s: &ClusterStatus,
-    ) -> Result<(), StoreError> {
-        self.inner.put_cluster_status(op, g, s).await
-    }
-    async fn delete_cluster_status(
-        &self,
-        op: &str,
-        g: &GroupId,
-        c: &str,
-    ) -> Result<(), StoreError> {
-        self.inner.delete_cluster_status(op, g, c).await
-    }
-    async fn acquire_lock(
-        &self,
-        op: &str,
-        g: &GroupId,
-        r: &LockRequest,
-    ) -> Result<LockOutcome, StoreError> {
-        self.inner.acquire_lock(op, g, r).await
-    }
-    async fn take_over_lock(
-        &self,
-        op: &str,
-        g: &GroupId,
-        o: &Lock,
-        r: &LockRequest,
-    ) -> Result<LockOutcome, StoreError> {
-        self.inner.take_over_lock(op, g, o, r).await
-    }
-    async fn renew_lock(
-        &self,
-        op: &str,
-        g: &GroupId,
-        t: &str,
-        l: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<LeaseOutcome, StoreError> {
-        self.inner.renew_lock(op, g, t, l, now).await
-    }
-    async fn release_lock(
-        &self,
-        op: &str,
-        g: &GroupId,
-        t: &str,
-    ) -> Result<LeaseOutcome, StoreError> {
-        self.inner.release_lock(op, g, t).await
-    }
-    async fn append_history(
-        &self,
-        op: &str,
-        g: &GroupId,
-        r: &HistoryRecord,
-    ) -> Result<AppendOutcome, StoreError> {
-        self.inner.append_history(op, g, r).await
-    }
-    async fn history(
-        &self,
-        op: &str,
-        g: &GroupId,
-        l: usize,
-        p: Option<&str>,
-    ) -> Result<HistoryPage, StoreError> {
-        self.inner.history(op, g, l, p).await
-    }
-    async fn flip_ownership(&self, r: &FlipRequest) -> Result<FlipOutcome, StoreError> {
-        self.inner.flip_ownership(r).await
-    }
-}
-
 /// A `TestBackend` that stamps every finished frame with the time and whether the help shows.
 struct Stamped {
     inner: TestBackend,
@@ -305,10 +195,9 @@ impl Backend for Stamped {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_is_answered_within_a_frame_while_a_refresh_hangs_on_a_slow_store() {
-    let slow = Arc::new(SlowListing {
-        inner: seeded(3).await,
-        delay: Duration::from_secs(3),
-    });
+    // The listing hangs for 3 s, as a slow or throttled DynamoDB.
+    let slow = Arc::new(InstrumentedStore::new(Arc::new(seeded(3).await), "watch"));
+    slow.set_delay("list_groups", Some(Duration::from_secs(3)));
     let (tx, rx) = mpsc::unbounded_channel();
     let frames = Arc::new(Mutex::new(Vec::new()));
     let backend = Stamped {

@@ -2,7 +2,7 @@
 //! store (a network partition), for the demo, the multi-cluster tests and the benchmarks.
 
 use super::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +29,7 @@ pub struct InstrumentedStore {
     label: String,
     partitioned: AtomicBool,
     hanging: AtomicBool,
+    delays: Mutex<HashMap<&'static str, std::time::Duration>>,
     counts: Mutex<RequestCounts>,
 }
 
@@ -53,6 +54,7 @@ impl InstrumentedStore {
             label: label.to_string(),
             partitioned: AtomicBool::new(false),
             hanging: AtomicBool::new(false),
+            delays: Mutex::new(HashMap::new()),
             counts: Mutex::new(RequestCounts::default()),
         }
     }
@@ -66,6 +68,16 @@ impl InstrumentedStore {
     /// and never answers; `false` lets new calls through again.
     pub fn set_hanging(&self, hanging: bool) {
         self.hanging.store(hanging, Ordering::SeqCst);
+    }
+
+    /// Makes every later call of `operation` (e.g. `"list_groups"`) answer only after `delay`, as
+    /// a slow or throttled store; `None` removes the delay.
+    pub fn set_delay(&self, operation: &'static str, delay: Option<std::time::Duration>) {
+        let mut delays = self.delays.lock().unwrap_or_else(|p| p.into_inner());
+        match delay {
+            Some(d) => delays.insert(operation, d),
+            None => delays.remove(operation),
+        };
     }
 
     /// Whether the user is cut off.
@@ -93,6 +105,15 @@ impl InstrumentedStore {
             // A store that accepted the connection and never answers: only the caller's own
             // deadline ends the call.
             std::future::pending::<()>().await;
+        }
+        let delay = self
+            .delays
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(operation)
+            .copied();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
         }
         let mut c = self.lock_counts();
         if self.is_partitioned() {
