@@ -1,0 +1,340 @@
+//! The real Kubernetes control plane the tests run against (tests/support/control_plane): it
+//! starts, its simulated nodes run pods the way a kubelet does (Running and Ready; a deleted
+//! pod Terminating for its grace period), it enforces what the in-memory server cannot (the
+//! CRDs' CEL rules, RBAC for the controller's ServiceAccount, server-side dry-run of every
+//! manifest in deploy/), and it leaves no process behind.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::control_plane::{ControlPlane, NODES};
+
+const NS: &str = "shop";
+const SYSTEM_NS: &str = "kubectl-failover-system";
+
+fn dir(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("control-plane")
+        .join(format!("{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+async fn start(test: &str) -> ControlPlane {
+    match ControlPlane::start(test, &dir(test)).await {
+        Ok(plane) => plane,
+        Err(e) => panic!("control plane for {test} did not start: {e}"),
+    }
+}
+
+/// kubectl (KFO_KUBECTL or the one on PATH) against `plane` as its administrator.
+fn kubectl(plane: &ControlPlane, args: &[&str]) -> (bool, String) {
+    let kubectl = std::env::var("KFO_KUBECTL").unwrap_or_else(|_| "kubectl".to_string());
+    let out = Command::new(&kubectl)
+        .arg("--kubeconfig")
+        .arg(&plane.admin_kubeconfig)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HOME", plane.dir.join("home"))
+        .output()
+        .unwrap_or_else(|e| panic!("run {kubectl}: {e}; ./scripts/test.sh installs kubectl"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn wait_for<F, Fut>(limit: Duration, what: &str, mut probe: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Value, String>>,
+{
+    let end = Instant::now() + limit;
+    loop {
+        let last = probe().await;
+        match last {
+            Ok(v) => return v,
+            Err(e) if Instant::now() > end => panic!("{what} not within {limit:?}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+async fn namespace(plane: &ControlPlane, name: &str) {
+    plane
+        .apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
+        .await
+        .expect("namespace");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_of_a_deployment_run_on_simulated_nodes_and_a_deleted_pod_terminates_for_its_grace_period()
+ {
+    let plane = start("pods").await;
+    namespace(&plane, NS).await;
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {
+                    "nodeName": NODES[0],
+                    "terminationGracePeriodSeconds": 4,
+                    "containers": [{"name": "web", "image": "example.com/web:1"}],
+                },
+            },
+        },
+    });
+    plane.apply(deployment).await.expect("deployment");
+    let path = format!("/apis/apps/v1/namespaces/{NS}/deployments/web");
+    wait_for(Duration::from_secs(60), "2 ready replicas", || async {
+        let d = plane.get(&path).await?.ok_or("no deployment")?;
+        (d["status"]["readyReplicas"] == 2)
+            .then_some(d.clone())
+            .ok_or(d["status"].to_string())
+    })
+    .await;
+    let pods = plane
+        .list(&format!("/api/v1/namespaces/{NS}/pods"))
+        .await
+        .expect("pods");
+    assert_eq!(pods.len(), 2);
+    for pod in &pods {
+        assert_eq!(pod["status"]["phase"], "Running", "{pod}");
+    }
+
+    // Scaled to 0: the Deployment's status says 0 at once (Kubernetes before 1.35 does not count
+    // terminating pods), yet the pods stay Terminating for their grace period.
+    let scaled_at = Instant::now();
+    plane
+        .send(
+            "PATCH",
+            &path,
+            "application/merge-patch+json",
+            Some(json!({"spec": {"replicas": 0}})),
+        )
+        .await
+        .expect("scale to 0");
+    let status = wait_for(Duration::from_secs(20), "status.replicas 0", || async {
+        let d = plane.get(&path).await?.ok_or("no deployment")?;
+        (d["status"]["replicas"].as_i64().unwrap_or(0) == 0)
+            .then(|| d["status"].clone())
+            .ok_or(d["status"].to_string())
+    })
+    .await;
+    let pods = plane
+        .list(&format!("/api/v1/namespaces/{NS}/pods"))
+        .await
+        .expect("pods");
+    assert_eq!(
+        pods.len(),
+        2,
+        "pods must still be terminating when the status says {status}"
+    );
+    assert!(
+        pods.iter()
+            .all(|p| p["metadata"]["deletionTimestamp"].is_string()),
+        "{pods:?}"
+    );
+    wait_for(Duration::from_secs(20), "pods gone", || async {
+        let pods = plane.list(&format!("/api/v1/namespaces/{NS}/pods")).await?;
+        pods.is_empty()
+            .then_some(Value::Null)
+            .ok_or(format!("{} left", pods.len()))
+    })
+    .await;
+    let took = scaled_at.elapsed();
+    assert!(
+        took >= Duration::from_secs(3),
+        "pods with a 4 s grace period were gone after {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_control_plane_leaves_no_process_behind_even_when_the_test_panics() {
+    let plane = start("teardown").await;
+    let pids = plane.pids();
+    assert_eq!(
+        pids.len(),
+        4,
+        "etcd, kube-apiserver, kube-controller-manager, kwok"
+    );
+    let (mem, total): (Vec<String>, u64) = {
+        let rss = plane.rss_kib();
+        let total = rss.iter().map(|(_, k)| k).sum();
+        (
+            rss.iter()
+                .map(|(n, k)| format!("{n} {} MiB", k / 1024))
+                .collect(),
+            total,
+        )
+    };
+    eprintln!(
+        "control plane started in {:?}; resident memory {} MiB ({})",
+        plane.started_in,
+        total / 1024,
+        mem.join(", ")
+    );
+    let unwound = std::panic::AssertUnwindSafe(async move {
+        let _plane = plane;
+        panic!("a failing assertion in a test");
+    });
+    let result = futures::FutureExt::catch_unwind(unwound).await;
+    assert!(result.is_err());
+    for pid in pids {
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false);
+        assert!(!alive, "process {pid} outlived its control plane");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_manifest_in_deploy_passes_a_server_side_dry_run_on_the_real_api_server() {
+    let plane = start("deploy").await;
+    // Objects of a dry run are not stored, so the namespaces they go into must exist.
+    namespace(&plane, SYSTEM_NS).await;
+    namespace(&plane, NS).await;
+    let overlays = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/overlays"))
+        .expect("deploy/overlays")
+        .map(|e| e.expect("entry").path())
+        .collect::<Vec<_>>();
+    assert!(!overlays.is_empty());
+    let mut targets: Vec<Vec<String>> = vec![
+        vec!["-k".into(), "deploy/crds".into()],
+        vec!["-k".into(), "deploy/base".into()],
+        vec!["-f".into(), "deploy/samples/".into()],
+    ];
+    for overlay in overlays {
+        targets.push(vec!["-k".into(), overlay.display().to_string()]);
+    }
+    for target in targets {
+        let mut args = vec![
+            "apply",
+            "--server-side",
+            "--dry-run=server",
+            "--field-manager=kubectl-failover-ci",
+        ];
+        args.extend(target.iter().map(String::as_str));
+        let (ok, out) = kubectl(&plane, &args);
+        assert!(ok, "kubectl {args:?} refused by kube-apiserver:\n{out}");
+        assert!(out.contains("(server dry run)"), "{out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_api_server_enforces_the_crds_cel_rules() {
+    let plane = start("cel").await;
+    namespace(&plane, NS).await;
+    let (ok, out) = kubectl(
+        &plane,
+        &[
+            "apply",
+            "--server-side",
+            "-f",
+            "deploy/samples/failover.yaml",
+        ],
+    );
+    assert!(ok, "{out}");
+    let path = format!("/apis/kubectl-failover.io/v1alpha1/namespaces/{NS}/failovers/shop-to-west");
+    for (field, value) in [
+        ("targetCluster", json!("east")),
+        ("force", json!(true)),
+        ("failoverMode", json!("UPTIME")),
+        ("reason", json!("changed my mind")),
+        ("failoverGroups", json!([{"name": "other"}])),
+    ] {
+        let refused = plane
+            .send(
+                "PATCH",
+                &path,
+                "application/merge-patch+json",
+                Some(json!({"spec": {field: value}})),
+            )
+            .await
+            .expect_err("a Failover is immutable");
+        assert!(
+            refused.contains(&format!("{field} is immutable")),
+            "{field}: {refused}"
+        );
+    }
+    // A FailoverGroup that lists nothing to fail over is refused with the CRD's message.
+    let empty = json!({
+        "apiVersion": "kubectl-failover.io/v1alpha1", "kind": "FailoverGroup",
+        "metadata": {"name": "empty", "namespace": NS},
+        "spec": {"initialPrimary": "east"},
+    });
+    let refused = plane.apply(empty).await.expect_err("nothing to fail over");
+    assert!(
+        refused.contains("list at least one resource to fail over"),
+        "{refused}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controllers_service_account_has_exactly_the_rights_deploy_grants_it() {
+    let plane = start("rbac").await;
+    let (ok, out) = kubectl(
+        &plane,
+        &[
+            "apply",
+            "--server-side",
+            "-f",
+            "deploy/base/namespace.yaml",
+            "-f",
+            "deploy/base/serviceaccount.yaml",
+            "-f",
+            "deploy/base/rbac.yaml",
+        ],
+    );
+    assert!(ok, "{out}");
+    namespace(&plane, NS).await;
+    let token = plane
+        .service_account_token(SYSTEM_NS, "kubectl-failover")
+        .await
+        .expect("token");
+    let can = |verb: &str, resource: &str, ns: &str| {
+        let (_, out) = kubectl(
+            &plane,
+            &["auth", "can-i", verb, resource, "-n", ns, "--token", &token],
+        );
+        out.trim().to_string()
+    };
+    assert_eq!(can("patch", "deployments.apps", NS), "yes");
+    assert_eq!(
+        can(
+            "patch",
+            "volumereplications.replication.storage.openshift.io",
+            NS
+        ),
+        "yes"
+    );
+    assert_eq!(
+        can("patch", "failovergroups.kubectl-failover.io/status", NS),
+        "yes"
+    );
+    assert_eq!(can("delete", "deployments.apps", NS), "no");
+    assert_eq!(can("create", "deployments.apps", NS), "no");
+    assert_eq!(can("get", "secrets", NS), "no");
+    assert_eq!(
+        can(
+            "update",
+            "leases.coordination.k8s.io/kubectl-failover-leader",
+            SYSTEM_NS
+        ),
+        "yes"
+    );
+    assert_eq!(
+        can("update", "leases.coordination.k8s.io/other", SYSTEM_NS),
+        "no"
+    );
+}

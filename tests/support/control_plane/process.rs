@@ -1,0 +1,92 @@
+//! One component of a control plane as a child process: its own process group (so a kill
+//! reaches anything it started), output to a log file, killed with the whole group when the
+//! handle drops (a failing assertion or a panic unwinds through it), and SIGKILLed by the kernel
+//! if the test process dies without unwinding (PR_SET_PDEATHSIG).
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// A running component.
+pub struct Component {
+    /// `etcd`, `kube-apiserver`, ...
+    pub name: String,
+    /// Its log.
+    pub log: PathBuf,
+    child: Child,
+}
+
+impl Component {
+    /// Starts `bin` with `args`, output appended to `log`.
+    pub fn spawn(name: &str, bin: &Path, args: &[String], log: &Path) -> Result<Component, String> {
+        let out = File::create(log).map_err(|e| format!("create {}: {e}", log.display()))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| format!("clone {}: {e}", log.display()))?;
+        let mut cmd = Command::new(bin);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("start {}: {e}", bin.display()))?;
+        Ok(Component {
+            name: name.to_string(),
+            log: log.to_path_buf(),
+            child,
+        })
+    }
+
+    /// The process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// How it exited, if it has.
+    pub fn exited(&mut self) -> Option<String> {
+        self.child
+            .try_wait()
+            .ok()
+            .flatten()
+            .map(|status| format!("{status}"))
+    }
+
+    /// The last `n` lines of its log.
+    pub fn tail(&self, n: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// Sends `signal` to its whole process group.
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on our own child's process group (process_group(0) made pgid == pid).
+        unsafe {
+            libc::kill(-(self.child.id() as libc::pid_t), signal);
+        }
+    }
+
+    /// SIGKILL to the group, then reaps it.
+    pub fn kill(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.signal(libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Component {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
