@@ -1,8 +1,11 @@
 //! Request contracts of the Kubernetes `ClusterActions` (src/k8s/kube) against a `tower-test`
 //! mock API service, as kube-rs's reference controller tests its reconciler: every action's
 //! method, path, patch content type and body, and how 409 Conflict, 404 Not Found (a missing
-//! object or a missing CRD) and a newer epoch on an object are handled.
+//! object or a missing CRD), a newer epoch on an object and a forged or unreadable one are
+//! handled.
 
+#[path = "kube_actions/epochs.rs"]
+mod epochs;
 #[path = "kube_actions/failures.rs"]
 mod failures;
 #[path = "kube_actions/health.rs"]
@@ -179,6 +182,13 @@ pub fn object(
             obj[k] = v;
         }
     }
+    obj
+}
+
+/// `obj` stamped with `epoch`, as the API server answers once an action stamped it (a
+/// re-applied step then has nothing to stamp and sends no patch).
+pub fn stamped(mut obj: Value, epoch: &str) -> Value {
+    obj["metadata"]["annotations"]["kubectl-failover.io/epoch"] = json!(epoch);
     obj
 }
 

@@ -3,9 +3,12 @@
 //! StatefulSet, a CronJob, an Ingress, a VirtualService, a VolumeReplication and a
 //! HelmRelease, with the CRDs created so the optional APIs exist, the fake's workload
 //! controller moving the replica counts and the test playing csi-addons for volume roles.
+//! The fencing epoch across processes is in tests/kube_actions/roundtrip_epochs.rs.
 
 #[path = "support/apiserver/mod.rs"]
 mod apiserver;
+#[path = "kube_actions/roundtrip_epochs.rs"]
+mod epochs;
 
 use std::time::Duration;
 

@@ -148,23 +148,24 @@ async fn a_missing_crd_fails_an_activation_step_and_is_skipped_by_a_deactivation
 }
 
 #[tokio::test]
-async fn an_object_with_a_newer_epoch_refuses_the_action_before_any_patch() {
+async fn an_object_with_a_newer_epoch_refuses_an_activation_before_any_patch() {
     let two = spec(
         json!([{"kind": "Deployment", "name": "web"}, {"kind": "Deployment", "name": "api"}]),
         Value::Null,
         Value::Null,
     );
-    let mut api = deployment("12", Some("9"), 3);
+    let mut api = deployment("12", Some("9"), 0);
     api["metadata"]["name"] = json!("api");
-    let (cluster, mock) = cluster(two, vec![(200, deployment("11", Some("6"), 3)), (200, api)]);
+    let (cluster, mock) = cluster(two, vec![(200, deployment("11", Some("6"), 0)), (200, api)]);
 
-    let err = apply(&cluster, Action::ScaleDown, 7).await.unwrap_err();
+    // Turning things on: a deactivation is never refused by an object's epoch (tests/kube_actions/epochs.rs).
+    let err = apply(&cluster, Action::ScaleUp, 7).await.unwrap_err();
 
     assert_eq!(
         err,
         ActionError::StaleEpoch {
             group: "shop/web".into(),
-            action: Action::ScaleDown,
+            action: Action::ScaleUp,
             epoch: 7,
             applied: 9
         }

@@ -284,6 +284,21 @@ async fn a_missing_api_is_degraded_and_a_missing_object_is_an_error_both_named()
 }
 
 #[tokio::test]
+async fn an_unreadable_epoch_is_degraded_naming_the_object_and_the_fix() {
+    let mut script = healthy_primary();
+    script[3].1["metadata"]["annotations"]["kubectl-failover.io/epoch"] = json!("garbage");
+    let n = health(script).await.components["network"].clone();
+    assert_eq!(n.health, Health::Degraded, "{n:?}");
+    for part in [
+        "ingress/web in shop",
+        "annotation kubectl-failover.io/epoch \"garbage\"",
+        "remove the annotation if nothing newer acted on it",
+    ] {
+        assert!(n.message.contains(part), "{part:?} in {n:?}");
+    }
+}
+
+#[tokio::test]
 async fn has_volume_replications_follows_the_registered_spec() {
     let (cluster, mock) = cluster(full_spec(), Vec::new());
     assert!(cluster.has_volume_replications(&group()).await.unwrap());

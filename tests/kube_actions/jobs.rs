@@ -133,13 +133,40 @@ async fn resume_jobs_asks_flux_for_a_reconcile_with_a_fresh_timestamp_where_the_
 }
 
 #[tokio::test]
-async fn resuming_flux_that_already_runs_sends_no_patch_so_no_extra_reconcile_is_asked_for() {
+async fn resuming_what_already_runs_asks_for_no_extra_reconcile_it_only_stamps_a_newer_epoch() {
     let (cluster, mock) = cluster(
         jobs_spec(),
         vec![
-            (200, cronjob("10", false)),
-            (200, helm_release("20", false)),
-            (200, kustomization("30", false)),
+            (200, stamped(cronjob("10", false), "4")),
+            (200, stamped(cronjob("11", false), "5")),
+            (200, stamped(helm_release("20", false), "4")),
+            (200, stamped(kustomization("30", false), "4")),
+            (200, stamped(helm_release("21", false), "5")),
+            (200, stamped(kustomization("31", false), "5")),
+        ],
+    );
+    assert_eq!(
+        apply(&cluster, Action::ResumeJobs, 5).await.unwrap(),
+        Progress::Done
+    );
+    let seen = mock.seen();
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    // No requestedAt, no spec: Flux reconciles on a new generation or requestedAt, neither
+    // of which an annotation-only patch makes.
+    for (i, path, rv) in [(1, CRON, "10"), (4, HR, "20"), (5, KS, "30")] {
+        seen[i].assert_merge_patch(
+            path,
+            json!({"metadata": {"resourceVersion": rv, "annotations": {"kubectl-failover.io/epoch": "5"}}}),
+        );
+    }
+
+    // Applied again under the same epoch: reads only.
+    let (cluster, mock) = super::cluster(
+        jobs_spec(),
+        vec![
+            (200, stamped(cronjob("11", false), "5")),
+            (200, stamped(helm_release("21", false), "5")),
+            (200, stamped(kustomization("31", false), "5")),
         ],
     );
     assert_eq!(

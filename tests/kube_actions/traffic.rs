@@ -122,15 +122,18 @@ async fn network_off_switches_the_dns_annotation_off_and_removes_active_annotati
 }
 
 #[tokio::test]
-async fn network_off_on_objects_already_off_sends_no_patch() {
+async fn network_off_on_objects_already_off_under_its_epoch_sends_no_patch() {
     let (cluster, mock) = cluster(
         network_spec(),
         vec![
             (
                 200,
-                ingress("5", json!({"kubectl-failover.io/dns": "disabled"})),
+                ingress(
+                    "5",
+                    json!({"kubectl-failover.io/dns": "disabled", "kubectl-failover.io/epoch": "3"}),
+                ),
             ),
-            (200, virtual_service("6", Value::Null)),
+            (200, stamped(virtual_service("6", Value::Null), "3")),
         ],
     );
     assert_eq!(

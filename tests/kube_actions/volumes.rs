@@ -40,15 +40,21 @@ async fn promote_asks_for_primary_and_waits_for_status_state_not_the_spec() {
             // The spec says primary at once; the status has not caught up.
             (
                 200,
-                replication("91", "primary", Some("Secondary"), json!([])),
+                stamped(
+                    replication("91", "primary", Some("Secondary"), json!([])),
+                    "6",
+                ),
             ),
             (
                 200,
-                replication(
-                    "92",
-                    "primary",
-                    Some("Primary"),
-                    json!([{"type": "Completed", "status": "True", "reason": "Promoted"}]),
+                stamped(
+                    replication(
+                        "92",
+                        "primary",
+                        Some("Primary"),
+                        json!([{"type": "Completed", "status": "True", "reason": "Promoted"}]),
+                    ),
+                    "6",
                 ),
             ),
         ],

@@ -82,7 +82,7 @@ async fn scale_down_patches_replicas_to_zero_remembering_the_count_with_epoch_an
 }
 
 #[tokio::test]
-async fn scale_down_is_done_without_any_patch_once_no_replica_is_left() {
+async fn scale_down_is_done_without_any_patch_once_no_replica_is_left_under_its_epoch() {
     let gone = json!({"observedGeneration": 1});
     let (cluster, mock) = cluster(
         web_and_db(),
@@ -91,7 +91,7 @@ async fn scale_down_is_done_without_any_patch_once_no_replica_is_left() {
                 200,
                 deployment(
                     "50",
-                    json!({"kubectl-failover.io/replicas": "3"}),
+                    json!({"kubectl-failover.io/replicas": "3", "kubectl-failover.io/epoch": "7"}),
                     0,
                     gone.clone(),
                 ),
@@ -100,7 +100,7 @@ async fn scale_down_is_done_without_any_patch_once_no_replica_is_left() {
                 200,
                 stateful_set(
                     "51",
-                    json!({"kubectl-failover.io/replicas": "2"}),
+                    json!({"kubectl-failover.io/replicas": "2", "kubectl-failover.io/epoch": "7"}),
                     0,
                     json!({"replicas": 0, "availableReplicas": 0, "observedGeneration": 1}),
                 ),
@@ -141,7 +141,7 @@ async fn scale_up_restores_the_remembered_count_and_is_done_only_when_all_replic
                 200,
                 stateful_set(
                     "61",
-                    Value::Null,
+                    json!({"kubectl-failover.io/epoch": "8"}),
                     2,
                     json!({"replicas": 0, "observedGeneration": 1}),
                 ),
@@ -151,7 +151,7 @@ async fn scale_up_restores_the_remembered_count_and_is_done_only_when_all_replic
                 200,
                 stateful_set(
                     "62",
-                    Value::Null,
+                    json!({"kubectl-failover.io/epoch": "8"}),
                     2,
                     json!({"replicas": 2, "readyReplicas": 1, "currentReplicas": 2, "observedGeneration": 2}),
                 ),
@@ -161,7 +161,7 @@ async fn scale_up_restores_the_remembered_count_and_is_done_only_when_all_replic
                 200,
                 stateful_set(
                     "63",
-                    Value::Null,
+                    json!({"kubectl-failover.io/epoch": "8"}),
                     2,
                     json!({"replicas": 2, "readyReplicas": 2, "currentReplicas": 2, "observedGeneration": 2}),
                 ),
@@ -212,7 +212,7 @@ async fn a_stateful_set_with_fewer_ready_than_spec_replicas_is_not_scaled_up_yet
             200,
             stateful_set(
                 "70",
-                Value::Null,
+                json!({"kubectl-failover.io/epoch": "8"}),
                 3,
                 json!({"replicas": 3, "currentReplicas": 3, "availableReplicas": 3, "readyReplicas": 1, "observedGeneration": 1}),
             ),
@@ -261,7 +261,7 @@ async fn scale_down_waits_for_terminating_pods_before_it_is_done() {
             200,
             deployment(
                 "90",
-                json!({"kubectl-failover.io/replicas": "3"}),
+                json!({"kubectl-failover.io/replicas": "3", "kubectl-failover.io/epoch": "7"}),
                 0,
                 shutting_down,
             ),
@@ -272,4 +272,41 @@ async fn scale_down_waits_for_terminating_pods_before_it_is_done() {
         progress,
         Progress::Pending("deployment/web in shop: 2 replicas left".into())
     );
+}
+
+#[tokio::test]
+async fn scale_up_refuses_a_remembered_count_that_is_not_a_sane_replica_count() {
+    for (value, problem) in [
+        ("99999999", "above 10000"),
+        ("-3", "negative"),
+        ("x", "not a whole number"),
+    ] {
+        let (cluster, mock) = cluster(
+            spec(
+                json!([{"kind": "Deployment", "name": "web"}]),
+                Value::Null,
+                Value::Null,
+            ),
+            vec![(
+                200,
+                deployment(
+                    "80",
+                    json!({"kubectl-failover.io/replicas": value}),
+                    0,
+                    json!({}),
+                ),
+            )],
+        );
+        let message = unavailable(apply(&cluster, Action::ScaleUp, 8).await);
+        for part in [
+            "deployment/web in shop",
+            "annotation kubectl-failover.io/replicas",
+            &format!("{value:?}"),
+            problem,
+            "kubectl annotate deployment web kubectl-failover.io/replicas=N --overwrite",
+        ] {
+            assert!(message.contains(part), "{part:?} in {message}");
+        }
+        assert_eq!(mock.seen().len(), 1, "no patch for {value}");
+    }
 }

@@ -1,6 +1,7 @@
-//! One action over all of a family's objects: read them all, refuse before any write if one
-//! carries a newer epoch, then change each (a failure on one does not stop the others), and
-//! say whether the family is done, pending (and on what) or failed (naming every object).
+//! One action over all of a family's objects: read them all, refuse an activation before any
+//! write if one carries a newer (or unreadable) epoch, then change each (a failure on one does
+//! not stop the others), and say whether the family is done, pending (and on what) or failed
+//! (naming every object). A deactivation is never refused by an epoch (see `fencing`).
 
 use super::errors::KubeError;
 use super::fencing::Fence;
@@ -16,7 +17,8 @@ pub struct Batch<'a> {
     /// The FailoverGroup field that lists them, for "not found" fixes.
     pub field: &'static str,
     /// A deactivation: an object whose API is not installed cannot serve or run, so it is
-    /// skipped (with a warning; health reports it) rather than blocking the steps after it.
+    /// skipped (with a warning; health reports it) rather than blocking the steps after it, and
+    /// an object's newer or unreadable epoch does not refuse it.
     pub deactivating: bool,
 }
 
@@ -41,15 +43,17 @@ impl Batch<'_> {
                 Err(e) => errors.push(e),
             }
         }
-        // All checks before any write: a stale decision must not change even one object.
+        // All checks before any write: a stale activation must not change even one object.
         for (i, obj) in &read {
-            fence.check(&self.objects[*i], obj)?;
+            fence.admit(&self.objects[*i], obj, self.deactivating)?;
         }
         let mut pending = Vec::new();
         for (i, obj) in read {
             let object = &self.objects[i];
             match fence
-                .change(object, self.field, obj, |obj| decide(i, obj))
+                .change(object, self.field, self.deactivating, obj, |obj| {
+                    decide(i, obj)
+                })
                 .await
             {
                 Ok(after) => pending.extend(waiting(i, &after)),

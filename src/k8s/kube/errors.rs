@@ -9,8 +9,11 @@ use crate::store::GroupId;
 /// Why an action (or a health read) on the group's objects failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KubeError {
-    /// The object carries a newer fencing epoch than the action's.
-    #[error("{object} carries epoch {applied}, newer than the action's {epoch}")]
+    /// The object carries a newer fencing epoch than the action's (an activation's).
+    #[error(
+        "{object}: annotation {} {applied} is newer than the action's epoch {epoch}, so a newer decision acted on it; if nothing newer did (the annotation was set by hand), remove the annotation",
+        super::fencing::EPOCH_ANNOTATION
+    )]
     StaleEpoch {
         /// The object.
         object: String,

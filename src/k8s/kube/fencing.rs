@@ -1,7 +1,17 @@
 //! Every write of the actions: a JSON merge patch that carries the object's `resourceVersion`
 //! (so a concurrent change makes it fail with 409 instead of being overwritten) and stamps the
-//! fencing epoch, sent only after checking that the object carries no newer epoch. On a
-//! conflict the object is read again, checked again and the change decided again.
+//! fencing epoch. On a conflict the object is read again, checked again and the change decided
+//! again.
+//!
+//! The stamp is what refuses a stale decision in another process, so it is written whenever the
+//! object's stamp is older than the action's, even when nothing else changes (an annotation-only
+//! patch): otherwise a no-op at a newer epoch leaves the old stamp, and a stale activation that
+//! passed its own check before the newer decision would still get through.
+//!
+//! A newer or unreadable stamp refuses an activation, but never a deactivation: anyone who can
+//! annotate a listed object could otherwise block fencing for good with a forged epoch. Turning
+//! things off cannot make two clusters serve, so it goes ahead, leaves such a stamp as it is
+//! (never lowered, so a stale activation stays refused) and logs a warning with the fix.
 
 use super::errors::{KubeError, is_conflict};
 use super::objects::{Kind, ObjectRef};
@@ -14,6 +24,21 @@ pub const EPOCH_ANNOTATION: &str = "kubectl-failover.io/epoch";
 
 /// Patches attempted on one object before a conflict is reported (as pending).
 pub const MAX_ATTEMPTS: u32 = 4;
+
+/// What a forged or stale-looking stamp asks of a person; it is left to them because a real
+/// newer decision and a forged one look the same.
+const KEPT_FIX: &str = "remove the annotation if nothing newer acted on it";
+
+/// How an object's epoch stamp relates to the action's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stamp {
+    /// Older (or absent): the action's epoch is written, even when nothing else changes.
+    Older,
+    /// The action's own: written along with a change, nothing sent otherwise.
+    Same,
+    /// Newer or unreadable, met by a deactivation: the change is made, the stamp left as is.
+    Kept,
+}
 
 /// Reads and fenced writes in one group's namespace under one epoch.
 #[derive(Clone, Copy)]
@@ -54,35 +79,49 @@ impl<'a> Fence<'a> {
             .map_err(|e| KubeError::from_kube(object, field, e))
     }
 
-    /// Refuses when `obj` carries an epoch newer than this fence's.
-    pub fn check(&self, object: &ObjectRef<'_>, obj: &DynamicObject) -> Result<(), KubeError> {
-        let applied = applied_epoch(object, obj)?;
-        if applied > self.epoch {
-            return Err(KubeError::StaleEpoch {
+    /// What the stamp on `obj` allows an action of this fence (`deactivating` or not): an
+    /// activation is refused by a newer or unreadable stamp, a deactivation never is.
+    pub fn admit(
+        &self,
+        object: &ObjectRef<'_>,
+        obj: &DynamicObject,
+        deactivating: bool,
+    ) -> Result<Stamp, KubeError> {
+        match applied_epoch(object, obj) {
+            Ok(applied) if applied < self.epoch => Ok(Stamp::Older),
+            Ok(applied) if applied == self.epoch => Ok(Stamp::Same),
+            Ok(_) | Err(_) if deactivating => Ok(Stamp::Kept),
+            Ok(applied) => Err(KubeError::StaleEpoch {
                 object: object.to_string(),
                 epoch: self.epoch,
                 applied,
-            });
+            }),
+            Err(e) => Err(e),
         }
-        Ok(())
     }
 
     /// Brings `obj` (as last read) to the state `decide` asks for: `decide` returns the merge
-    /// patch to send, or `None` when the object already is in that state (nothing is sent).
-    /// Returns the object as it is afterwards.
+    /// patch to send, or `None` when the object already is in that state (then only an older
+    /// stamp is replaced). Returns the object as it is afterwards.
     pub async fn change(
         &self,
         object: &ObjectRef<'_>,
         field: &'static str,
+        deactivating: bool,
         mut obj: DynamicObject,
         decide: impl Fn(&DynamicObject) -> Result<Option<Value>, KubeError>,
     ) -> Result<DynamicObject, KubeError> {
         for attempt in 1..=MAX_ATTEMPTS {
-            self.check(object, &obj)?;
-            let Some(patch) = decide(&obj)? else {
-                return Ok(obj);
+            let stamp = self.admit(object, &obj, deactivating)?;
+            if stamp == Stamp::Kept {
+                self.warn_kept(object, &obj);
+            }
+            let patch = match (decide(&obj)?, stamp) {
+                (Some(patch), _) => patch,
+                (None, Stamp::Older) => Value::Object(Map::new()),
+                (None, Stamp::Same | Stamp::Kept) => return Ok(obj),
             };
-            let patch = self.fenced(patch, &obj);
+            let patch = self.fenced(patch, &obj, stamp);
             let params = PatchParams {
                 field_manager: Some(self.field_manager.to_string()),
                 ..PatchParams::default()
@@ -110,13 +149,37 @@ impl<'a> Fence<'a> {
         })
     }
 
-    /// `patch` plus the precondition on `obj`'s resourceVersion and the epoch stamp.
-    fn fenced(&self, patch: Value, obj: &DynamicObject) -> Value {
+    /// Reports a deactivation going on past a stamp it does not own. A log line only: Events
+    /// are published by the controller (src/controller/events.rs), which this backend has no
+    /// handle on, and `Progress` carries no warnings; health reports an unreadable stamp.
+    fn warn_kept(&self, object: &ObjectRef<'_>, obj: &DynamicObject) {
+        let value = annotation(obj, EPOCH_ANNOTATION).unwrap_or_default();
+        let anomaly = match value.parse::<u64>() {
+            Ok(_) => format!("is newer than this deactivation's epoch {}", self.epoch),
+            Err(_) => "is not an epoch (a whole number)".to_string(),
+        };
+        tracing::warn!(
+            object = %object,
+            annotation = EPOCH_ANNOTATION,
+            value,
+            epoch = self.epoch,
+            "{object}: annotation {EPOCH_ANNOTATION} {value:?} {anomaly}; turned off anyway, the \
+             annotation left as it is (it keeps refusing activations); {KEPT_FIX}"
+        );
+    }
+
+    /// `patch` plus the precondition on `obj`'s resourceVersion and, unless the object's own
+    /// stamp is kept, this fence's epoch.
+    fn fenced(&self, patch: Value, obj: &DynamicObject, stamp: Stamp) -> Value {
         let mut root = into_map(Some(patch));
         let mut metadata = into_map(root.remove("metadata"));
         let mut annotations = into_map(metadata.remove("annotations"));
-        annotations.insert(EPOCH_ANNOTATION.into(), json!(self.epoch.to_string()));
-        metadata.insert("annotations".into(), Value::Object(annotations));
+        if stamp != Stamp::Kept {
+            annotations.insert(EPOCH_ANNOTATION.into(), json!(self.epoch.to_string()));
+        }
+        if !annotations.is_empty() {
+            metadata.insert("annotations".into(), Value::Object(annotations));
+        }
         if let Some(rv) = &obj.metadata.resource_version {
             metadata.insert("resourceVersion".into(), json!(rv));
         }
@@ -141,8 +204,11 @@ pub fn applied_epoch(object: &ObjectRef<'_>, obj: &DynamicObject) -> Result<u64,
         object: object.to_string(),
         field: format!("annotation {EPOCH_ANNOTATION}"),
         value: text.to_string(),
-        problem: "is not an epoch (a whole number)".into(),
-        fix: "remove the annotation; the next action stamps it again".into(),
+        problem: "is not an epoch (a whole number), so no activation may act on it".into(),
+        fix: format!(
+            "{KEPT_FIX} (kubectl annotate {} {} {EPOCH_ANNOTATION}-); the next action stamps it again",
+            object.kind.label, object.name
+        ),
     })
 }
 

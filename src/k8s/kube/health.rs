@@ -1,10 +1,11 @@
 //! The group's health read from real status, one component per resource family (workloads,
 //! jobs, volumes, network, flux). A listed object that is missing is ERROR, a family whose API
-//! is not installed is DEGRADED; both name the object. Only an unreachable API server fails
-//! the whole read.
+//! is not installed is DEGRADED, as is an unreadable epoch annotation (it refuses every
+//! activation of the object); all name the object. Only an unreachable API server fails the
+//! whole read.
 
 use super::errors::KubeError;
-use super::fencing::Fence;
+use super::fencing::{Fence, applied_epoch};
 use super::objects::ObjectRef;
 use super::settings::DnsAnnotations;
 use super::{flux, traffic, volumes, workloads};
@@ -62,7 +63,13 @@ impl<'a> Read<'a> {
         };
         for (i, object) in objects.into_iter().enumerate() {
             match fence.get(&object, field).await {
-                Ok(obj) => read.objects.push((i, object, obj)),
+                Ok(obj) => {
+                    // Blocks every activation of the object until a person removes it.
+                    if let Err(e) = applied_epoch(&object, &obj) {
+                        read.note(Health::Degraded, e);
+                    }
+                    read.objects.push((i, object, obj));
+                }
                 Err(e @ KubeError::NotFound { .. }) => read.note(Health::Error, e),
                 Err(e @ KubeError::ApiNotInstalled { .. }) => read.note(Health::Degraded, e),
                 Err(e) => return Err(e),

@@ -7,8 +7,10 @@
 //!   VolumeReplications; `flux`: HelmReleases and Kustomizations.
 //! - `fencing`: every write is a JSON merge patch carrying the object's `resourceVersion` (a
 //!   concurrent change fails with 409; the object is read, checked and patched again) and the
-//!   fencing epoch in `kubectl-failover.io/epoch`; an object with a newer epoch refuses the
-//!   action before anything is written (`batch` reads and checks all objects first).
+//!   fencing epoch in `kubectl-failover.io/epoch`, also on an object already in the asked state
+//!   when its epoch is older; an object with a newer (or unreadable) epoch refuses an
+//!   activation before anything is written (`batch` reads and checks all objects first), while
+//!   a deactivation goes on, keeps that epoch and logs a warning.
 //! - `health`: per-family components judged from real status; `errors`: failures naming
 //!   the object and the fix; [`settings`]: field manager and DNS annotations; `objects`: the
 //!   kinds.
@@ -59,8 +61,8 @@ pub struct KubeCluster {
     settings: KubeSettings,
     clock: Arc<dyn Clock>,
     groups: RwLock<BTreeMap<GroupId, FailoverGroupSpec>>,
-    /// Per group, the newest epoch this process applied or saw: refuses older ones even for
-    /// objects the newer decision did not touch.
+    /// Per group, the newest epoch this process applied: refuses older ones even for objects
+    /// the newer decision did not touch.
     applied: RwLock<BTreeMap<GroupId, u64>>,
 }
 
@@ -263,12 +265,10 @@ impl ClusterActions for KubeCluster {
                 tracing::debug!(%group, cluster = %self.name, epoch, ?action, ?progress, "action applied");
             }
         }
-        result.map_err(|e| {
-            if let KubeError::StaleEpoch { applied, .. } = &e {
-                self.record_applied(group, *applied);
-            }
-            e.into_action_error(&self.name, group, Some(action))
-        })
+        // An epoch merely seen on an object is not remembered: it may be forged, and removing
+        // the annotation (the fix the refusal names) must be enough to lift the refusal. The
+        // objects keep refusing by themselves, since every action stamps all it acts on.
+        result.map_err(|e| e.into_action_error(&self.name, group, Some(action)))
     }
 
     async fn health(&self, group: &GroupId) -> Result<HealthReport, ActionError> {

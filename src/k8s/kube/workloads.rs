@@ -14,6 +14,12 @@ use serde_json::{Value, json};
 /// The annotation remembering a scaled-down workload's replica count.
 pub const REPLICAS_ANNOTATION: &str = "kubectl-failover.io/replicas";
 
+/// The most replicas a ScaleUp restores from [`REPLICAS_ANNOTATION`]: anyone who can annotate
+/// a workload could otherwise have an activation start millions of pods. Far above what one
+/// Deployment or StatefulSet of a failover group runs; a larger count is refused naming the
+/// object, and the workload can still be scaled up by hand.
+pub const MAX_RESTORED_REPLICAS: i64 = 10_000;
+
 /// The FailoverGroup field listing workloads.
 pub const FIELD: &str = "workloads";
 
@@ -109,27 +115,37 @@ pub async fn scale_up(
     batch.run(fence, decide, waiting).await
 }
 
-/// The replica count remembered on a workload at 0.
+/// The replica count remembered on a workload at 0: a whole number from 0 to
+/// [`MAX_RESTORED_REPLICAS`], never a default.
 fn remembered(object: &ObjectRef<'_>, obj: &DynamicObject) -> Result<i64, KubeError> {
-    let bad = |value: &str, problem: &str| KubeError::BadValue {
+    let bad = |value: &str, problem: String| KubeError::BadValue {
         object: object.to_string(),
         field: format!("annotation {REPLICAS_ANNOTATION}"),
         value: value.to_string(),
-        problem: problem.to_string(),
+        problem,
         fix: format!(
-            "annotate it with the replica count to run when active (kubectl annotate {} {} {REPLICAS_ANNOTATION}=N), or scale it up yourself",
+            "annotate it with the replica count to run when active (kubectl annotate {} {} {REPLICAS_ANNOTATION}=N --overwrite), or scale it up yourself",
             object.kind.label, object.name
         ),
     };
     let Some(text) = annotation(obj, REPLICAS_ANNOTATION) else {
         return Err(bad(
             "",
-            "is missing on a workload at 0 replicas, so the count to restore is unknown",
+            "is missing on a workload at 0 replicas, so the count to restore is unknown".into(),
         ));
     };
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    let too_many =
+        || format!("is above {MAX_RESTORED_REPLICAS} replicas, the most an activation restores");
     match text.parse::<i64>() {
-        Ok(n) if n >= 0 => Ok(n),
-        _ => Err(bad(text, "is not a replica count")),
+        Ok(n) if n < 0 => Err(bad(text, "is negative, not a replica count".into())),
+        Ok(n) if n > MAX_RESTORED_REPLICAS => Err(bad(text, too_many())),
+        Ok(n) => Ok(n),
+        // Digits too long for an i64: a count no cluster runs.
+        Err(_) if whole && !text.starts_with('-') => Err(bad(text, too_many())),
+        Err(_) if whole => Err(bad(text, "is negative, not a replica count".into())),
+        Err(_) => Err(bad(text, "is not a whole number of replicas".into())),
     }
 }
 
