@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs moto (the DynamoDB-compatible server the
 # tests start on loopback) and kubectl into a venv under ~/.cache, and tmux from Debian, then runs
-# every test, slow ones included.
+# every test, slow ones included, and builds the real Kubernetes control plane the tests start
+# (scripts/k8s-control-plane.sh; needs Go 1.24+).
 source "$(dirname "$0")/env.sh"
 cd "$KFO_ROOT"
 ensure_python_tools
 ensure_system_tools
+# The real Kubernetes control plane (kube-apiserver, kube-controller-manager, etcd, kwok) built
+# from Go modules into a cache under ~/.cache, once per machine (tests/control_plane.rs,
+# tests/e2e_real.rs).
+KFO_K8S_BIN="$("$KFO_ROOT/scripts/k8s-control-plane.sh")"
+export KFO_K8S_BIN
 # Plain `cargo test` (every binary even after a failure): lib, binary, integration and doc tests. Not --all-targets, which would also
 # run the real-time benchmark (benches/failover.rs, harness = false) as if it were a test.
 log="$(mktemp)"

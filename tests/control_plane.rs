@@ -338,3 +338,78 @@ async fn the_controllers_service_account_has_exactly_the_rights_deploy_grants_it
         "no"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fault_proxy_forwards_a_token_client_and_hangs_refuses_or_answers_errors_on_request() {
+    use support::kube_fault_proxy::{KubeFault, KubeFaultProxy, Rule};
+    let plane = start("proxy").await;
+    namespace(&plane, NS).await;
+    let proxy = KubeFaultProxy::start(&plane.url, &plane.ca, &plane.dir)
+        .await
+        .expect("proxy");
+    // As the controller reaches it: plain HTTP on loopback with a bearer token (kubectl 1.37
+    // sends no token over plain HTTP, kube-rs does), no retries, a read timeout.
+    let mut config = kube::Config::new(proxy.url.parse().expect("url"));
+    config.auth_info.token = Some(plane.admin_token().to_string().into());
+    config.default_retry = false;
+    config.read_timeout = Some(Duration::from_secs(2));
+    let client = kube::Client::try_from(config).expect("client");
+    let get = |path: &'static str| {
+        let client = client.clone();
+        async move {
+            let req = http::Request::get(path).body(Vec::new()).expect("request");
+            client.request::<Value>(req).await
+        }
+    };
+    let ns = get("/api/v1/namespaces/shop").await.expect("forwarded");
+    assert_eq!(ns["metadata"]["name"], "shop");
+
+    for code in [409u16, 429, 503] {
+        proxy.set_rules(vec![Rule::path("/namespaces/", KubeFault::Status(code))]);
+        match get("/api/v1/namespaces/shop").await {
+            Err(kube::Error::Api(status)) => {
+                assert_eq!(status.code, code);
+                assert!(
+                    status.message.contains("injected by the test fault proxy"),
+                    "{status:?}"
+                );
+            }
+            other => panic!("{code}: {other:?}"),
+        }
+    }
+    // Other paths are untouched by a rule for one path.
+    get("/api/v1/nodes").await.expect("not matched");
+
+    proxy.set_rules(vec![Rule::path("/namespaces/", KubeFault::Hang)]);
+    let started = Instant::now();
+    let hung = get("/api/v1/namespaces/shop").await;
+    assert!(hung.is_err(), "{hung:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    proxy.set_rules(vec![Rule::path("/namespaces/", KubeFault::Refuse)]);
+    assert!(get("/api/v1/namespaces/shop").await.is_err());
+
+    proxy.set_rules(vec![Rule::path(
+        "/namespaces/",
+        KubeFault::Slow(Duration::from_millis(700)),
+    )]);
+    let started = Instant::now();
+    get("/api/v1/namespaces/shop")
+        .await
+        .expect("slow but answered");
+    assert!(started.elapsed() >= Duration::from_millis(700));
+
+    proxy.clear();
+    get("/api/v1/namespaces/shop")
+        .await
+        .expect("forwarded again");
+    assert_eq!(
+        proxy.faulted(),
+        6,
+        "three statuses, a hang, a refusal, a delay"
+    );
+}

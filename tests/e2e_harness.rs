@@ -9,6 +9,7 @@ mod support;
 
 use std::time::Duration;
 
+use e2e::backend::Kube;
 use e2e::cluster::Cluster;
 use e2e::fixtures;
 use e2e::monitor::ServingMonitor;
@@ -18,6 +19,9 @@ use e2e::proxy::{CutProxy, Path};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::json;
 use support::moto;
+
+/// Every cluster of this binary runs the in-memory API server.
+pub const KUBE: Kube = Kube::InMemory;
 
 fn tmp(name: &str) -> std::path::PathBuf {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -29,7 +33,7 @@ fn tmp(name: &str) -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_starts_with_the_application_installed_as_gitops_applies_it() {
-    let cluster = Cluster::start("east", &tmp("installed")).await;
+    let cluster = Cluster::start(KUBE, "east", &tmp("installed")).await;
     let view = cluster.view();
     assert_eq!(view.web_replicas(), fixtures::DEPLOYMENT_REPLICAS);
     assert_eq!(view.db_replicas(), fixtures::STATEFULSET_REPLICAS);
@@ -58,7 +62,7 @@ async fn a_cluster_starts_with_the_application_installed_as_gitops_applies_it() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_volume_replication_status_follows_its_spec_with_csi_addons_conditions() {
-    let cluster = Cluster::start("east", &tmp("volume")).await;
+    let cluster = Cluster::start(KUBE, "east", &tmp("volume")).await;
     let gvk = GroupVersionKind::gvk(
         "replication.storage.openshift.io",
         "v1alpha1",
@@ -176,8 +180,8 @@ async fn a_crashed_process_dies_by_sigkill_and_its_log_is_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_reports_two_clusters_serving_and_two_primary_volumes_unless_one_is_ignored() {
     let dir = tmp("monitor");
-    let east = Cluster::start("east", &dir).await;
-    let west = Cluster::start("west", &dir).await;
+    let east = Cluster::start(KUBE, "east", &dir).await;
+    let west = Cluster::start(KUBE, "west", &dir).await;
     // As GitOps applies them, both clusters run the workloads.
     let monitor = ServingMonitor::start(vec![east.clone(), west.clone()]);
     until(Duration::from_secs(5), "an overlap is reported", || {

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::backend::{Api, Kube};
 use super::fixtures::{self, NS};
 use super::volumes;
-use crate::apiserver::FakeApiServer;
 
 /// How long the workload stand-in takes to make replicas "ready".
 const WORKLOAD_DELAY: Duration = Duration::from_millis(100);
@@ -20,7 +20,7 @@ pub struct Cluster {
     /// Its CLUSTER_NAME.
     pub name: String,
     /// Its API server.
-    pub api: FakeApiServer,
+    pub api: Api,
     /// A kubeconfig pointing at it.
     pub kubeconfig: PathBuf,
     /// A replication failure the volumes report while set (see [`Cluster::fail_volumes`]).
@@ -29,20 +29,26 @@ pub struct Cluster {
 
 impl Cluster {
     /// Starts the API server, installs the CRDs and the application, and starts the stand-ins.
-    pub async fn start(name: &str, dir: &Path) -> Arc<Cluster> {
-        let api = FakeApiServer::start().await;
+    pub async fn start(kube: Kube, name: &str, dir: &Path) -> Arc<Cluster> {
+        let api = Api::start(kube, name, dir).await;
         let kubeconfig = dir.join(format!("{name}.kubeconfig"));
-        api.write_kubeconfig(&kubeconfig, name)
+        api.write_controller_kubeconfig(&kubeconfig, name)
             .unwrap_or_else(|e| panic!("write {}: {e}", kubeconfig.display()));
-        for crd in fixtures::failover_crds() {
-            api.put_object(crd);
+        if let Some(fake) = api.fake() {
+            for crd in fixtures::failover_crds() {
+                fake.put_object(crd);
+            }
+            fake.put_object(fixtures::volume_replication_crd());
+            fake.put_object(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
+            );
         }
-        api.put_object(fixtures::volume_replication_crd());
-        api.put_object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}));
         for obj in fixtures::app_objects() {
             api.put_object(obj);
         }
-        api.set_workload_controller(Some(WORKLOAD_DELAY));
+        if let Some(fake) = api.fake() {
+            fake.set_workload_controller(Some(WORKLOAD_DELAY));
+        }
         let cluster = Arc::new(Cluster {
             name: name.to_string(),
             api,
@@ -96,9 +102,15 @@ impl Cluster {
     pub async fn kubectl(&self, args: &[&str]) -> String {
         let kubectl = std::env::var("KFO_KUBECTL").unwrap_or_else(|_| "kubectl".to_string());
         let home = self.kubeconfig.with_extension("home");
+        // A person's kubeconfig: the administrator's on a real control plane (kubectl sends no
+        // token to the controller's plain-HTTP fault proxy).
+        let kubeconfig = match self.api.real() {
+            Some(real) => real.plane.admin_kubeconfig.clone(),
+            None => self.kubeconfig.clone(),
+        };
         let run = tokio::process::Command::new(&kubectl)
             .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
+            .arg(&kubeconfig)
             .args(args)
             .env("HOME", &home)
             .output();
@@ -118,18 +130,27 @@ impl Cluster {
 
     /// The application's state in this cluster.
     pub fn view(&self) -> AppView {
-        let get = |v: &str, p: &str, n: &str| self.object(v, p, n).unwrap_or(Value::Null);
-        AppView {
-            deployment: get("apps/v1", "deployments", fixtures::DEPLOYMENT),
-            statefulset: get("apps/v1", "statefulsets", fixtures::STATEFULSET),
-            cronjob: get("batch/v1", "cronjobs", fixtures::CRONJOB),
-            ingress: get("networking.k8s.io/v1", "ingresses", fixtures::INGRESS),
+        self.try_view().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The application's state in this cluster, or why it could not be read.
+    pub fn try_view(&self) -> Result<AppView, String> {
+        let get = |v: &str, p: &str, n: &str| -> Result<Value, String> {
+            let prefix = if v.contains('/') { "apis" } else { "api" };
+            let path = format!("/{prefix}/{v}/namespaces/{NS}/{p}/{n}");
+            Ok(self.api.try_get(&path)?.unwrap_or(Value::Null))
+        };
+        Ok(AppView {
+            deployment: get("apps/v1", "deployments", fixtures::DEPLOYMENT)?,
+            statefulset: get("apps/v1", "statefulsets", fixtures::STATEFULSET)?,
+            cronjob: get("batch/v1", "cronjobs", fixtures::CRONJOB)?,
+            ingress: get("networking.k8s.io/v1", "ingresses", fixtures::INGRESS)?,
             volume: get(
                 "replication.storage.openshift.io/v1alpha1",
                 "volumereplications",
                 fixtures::VOLUME,
-            ),
-        }
+            )?,
+        })
     }
 }
 

@@ -100,10 +100,19 @@ pub fn failover(name: &str, target: &str) -> Value {
     })
 }
 
+/// Seconds a pod of the application takes to stop once deleted (kwok keeps it Terminating that
+/// long on the real control plane; 30 by default in Kubernetes, shorter here to keep runs short).
+pub const GRACE_SECONDS: i64 = 5;
+
 fn pod_template(app: &str) -> Value {
     json!({
         "metadata": {"labels": {"app": app}},
-        "spec": {"containers": [{"name": app, "image": format!("example.com/{app}:1.0")}]},
+        "spec": {
+            // No scheduler runs with the real control plane: pods are bound to a simulated node.
+            "nodeName": "kwok-node-0",
+            "terminationGracePeriodSeconds": GRACE_SECONDS,
+            "containers": [{"name": app, "image": format!("example.com/{app}:1.0")}],
+        },
     })
 }
 

@@ -18,6 +18,7 @@
 
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod cluster;
 pub mod expect;
 pub mod fixtures;

@@ -37,9 +37,13 @@ pub async fn controller(cluster: Weak<Cluster>) {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
-            (c.api.objects("VolumeReplication"), fault)
+            (c.api.try_objects("VolumeReplication"), fault)
         }) else {
             return;
+        };
+        // Unreadable only while the cluster is being torn down: try again on the next scan.
+        let Ok(objects) = objects else {
+            continue;
         };
         let behind: Vec<(String, Value)> = objects
             .iter()

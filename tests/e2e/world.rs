@@ -57,7 +57,7 @@ impl World {
         let (store, table) = moto::fresh_store_named("e2e").await;
         let mut clusters = BTreeMap::new();
         for name in names {
-            let cluster = Cluster::start(name, &dir).await;
+            let cluster = Cluster::start(crate::KUBE, name, &dir).await;
             cluster.apply(fixtures::failover_group(primary, timings));
             clusters.insert(name.to_string(), cluster);
         }

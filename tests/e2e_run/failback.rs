@@ -31,7 +31,7 @@ async fn finished(world: &World, cluster: &str, name: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failover_asked_in_the_source_cluster_and_its_failback_leave_two_records() {
-    let world = crate::converged_pair("failback").await;
+    let world = crate::scenarios::converged_pair("failback").await;
 
     // Asking for the cluster that already serves changes nothing.
     world

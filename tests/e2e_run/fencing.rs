@@ -7,7 +7,7 @@ use crate::e2e::cluster::AppView;
 use crate::e2e::expect;
 use crate::e2e::fixtures::Timings;
 use crate::e2e::poll::{PERIOD, check, until};
-use crate::e2e::proxy::{CutProxy, Path};
+pub use crate::e2e::proxy::{CutProxy, Path};
 use crate::e2e::world::World;
 use crate::support::moto;
 use kubectl_failover::store::{ClusterState, HistoryStatus};
@@ -72,19 +72,10 @@ async fn cut_primary_off(test: &str, how: Path) -> Cut {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_primary_cut_off_from_dynamodb_stops_serving_before_the_standby_takes_over() {
-    fences_before_takeover("fence", Path::Reset).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_primary_whose_dynamodb_calls_hang_stops_serving_before_the_standby_takes_over() {
-    fences_before_takeover("fence-hang", Path::Blackhole).await;
-}
-
 /// East, cut off `how`, stops serving before west takes over, shows FENCED, and once
-/// reconnected stands by.
-async fn fences_before_takeover(test: &str, how: Path) {
+/// reconnected stands by. The test functions are in each binary's root (tests/e2e_run.rs,
+/// tests/e2e_real.rs), which says on which API server it runs.
+pub async fn fences_before_takeover(test: &str, how: Path) {
     let Cut {
         world,
         proxy,
@@ -130,13 +121,13 @@ async fn fences_before_takeover(test: &str, how: Path) {
     world.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_primary_cut_off_from_dynamodb_demotes_its_volume_before_the_standby_promotes_its_own() {
+/// East, cut off, has demoted its volume by the time west owns the group.
+pub async fn demotes_its_volume_before_takeover(test: &str) {
     let Cut {
         world,
         east_at_takeover,
         ..
-    } = cut_primary_off("fence-volume", Path::Reset).await;
+    } = cut_primary_off(test, Path::Reset).await;
     assert_eq!(
         east_at_takeover.volume["status"]["state"],
         "Secondary",

@@ -1,0 +1,52 @@
+//! End to end on real Kubernetes: the scenarios that decide safety (tests/e2e_run/scenarios.rs:
+//! steady state, a planned failover, the primary's controller killed, deletion in the standby
+//! and in the owner; tests/e2e_run/failback.rs: a planned failover both ways;
+//! tests/e2e_run/fencing.rs: self-fencing when cut off from DynamoDB; tests/e2e_run/unhealthy.rs:
+//! a failing volume replication), each cluster a real control plane (etcd, kube-apiserver with
+//! RBAC and the CRDs' CEL rules, kube-controller-manager, kwok nodes whose pods terminate over
+//! their grace period), the controller authenticated as deploy/'s ServiceAccount through a
+//! fault proxy. The same scenario code runs on the in-memory API server in tests/e2e_run.rs.
+
+#[path = "support/apiserver/mod.rs"]
+mod apiserver;
+mod e2e;
+#[path = "e2e_run/failback.rs"]
+mod failback;
+#[path = "e2e_run/fencing.rs"]
+mod fencing;
+#[path = "e2e_run/scenarios.rs"]
+mod scenarios;
+mod support;
+#[path = "e2e_run/unhealthy.rs"]
+mod unhealthy;
+
+use e2e::backend::Kube;
+
+/// Every cluster of this binary runs a real control plane.
+pub const KUBE: Kube = Kube::Real;
+
+// Self-fencing, which the real control plane shows failing and the in-memory one cannot: the
+// primary's StatefulSet pods stay Terminating for their grace period (one after the other), so
+// its deactivation is still at ScaleDown (volume primary, CronJob running) when the standby
+// takes over `timeouts.heartbeat` after the last heartbeat and promotes its own volume: both
+// volumes primary. The takeover does not wait for the time a deactivation takes (issue "The old
+// primary really stops before the new one starts", item 4). `cargo test --test e2e_real --
+// --ignored` shows it.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known defect on real Kubernetes: the takeover does not wait for the old primary's pods to terminate (fencing arithmetic without a deactivation budget)"]
+async fn a_primary_cut_off_from_dynamodb_stops_serving_before_the_standby_takes_over() {
+    fencing::fences_before_takeover("fence", fencing::Path::Reset).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known defect on real Kubernetes: the takeover does not wait for the old primary's pods to terminate (fencing arithmetic without a deactivation budget)"]
+async fn a_primary_whose_dynamodb_calls_hang_stops_serving_before_the_standby_takes_over() {
+    fencing::fences_before_takeover("fence-hang", fencing::Path::Blackhole).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known defect on real Kubernetes: the takeover does not wait for the old primary's pods to terminate (fencing arithmetic without a deactivation budget)"]
+async fn a_primary_cut_off_from_dynamodb_demotes_its_volume_before_the_standby_promotes_its_own() {
+    fencing::demotes_its_volume_before_takeover("fence-volume").await;
+}
