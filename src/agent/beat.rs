@@ -1,7 +1,7 @@
 //! The heartbeat: the `CLUSTER#` record an agent writes at the start of every tick, and its
 //! sequence number, which must never repeat a value, also across restarts.
 
-use crate::k8s::{ActionError, HealthReport};
+use crate::k8s::{ActionError, ComponentHealth, HealthReport};
 use crate::protocol::{HeartbeatLog, Report};
 use crate::store::{ClusterState, ClusterStatus, ComponentStatus, GroupSnapshot, Health};
 use chrono::{DateTime, Utc};
@@ -56,6 +56,21 @@ impl Heartbeats {
             self.seq = self.seq.max(own);
         }
     }
+}
+
+/// The health a heartbeat reports before the cluster answered its first health read (the
+/// read runs alongside the heartbeat, never ahead of it): DEGRADED, not ERROR, because nothing
+/// is known to be wrong, and not OK, because nothing is known to be right.
+pub(super) fn not_judged_yet() -> HealthReport {
+    let mut report = HealthReport::default();
+    report.components.insert(
+        CLUSTER_COMPONENT.to_string(),
+        ComponentHealth {
+            health: Health::Degraded,
+            message: "not judged yet: this agent just started and the cluster has not answered its first health read".to_string(),
+        },
+    );
+    report
 }
 
 /// The record to write: health from the cluster's own judgement (ERROR with a `cluster`

@@ -1,12 +1,20 @@
 //! Converging the local cluster to the decided role: renew the serving lease while PRIMARY
 //! (so the cluster's watchdog stops serving by itself if this agent dies), then run the role's
-//! steps in order with the decision's epoch, stopping at the first one that is not done, and
-//! record how far the cluster got (`LocalProgress`).
+//! steps in order with the decision's epoch, and record how far the cluster got
+//! (`LocalProgress`). An activation stops at the first step that is not done. A deactivation
+//! (STANDBY, FENCED) stops only at a step that is still under way (pods terminating, a volume
+//! demoting): a step that fails (a 403, a refusing admission webhook, a renamed object, a call
+//! that does not answer) is reported and the later steps still run, because a failed NetworkOff
+//! must not keep the workloads running while another cluster takes over.
+//!
+//! Every call to the cluster has a time limit ([`call_bound`]): one that does not answer in
+//! time is a failed call, so a hung API server can hold neither a tick nor a fence.
 
 use crate::clock::Clock;
 use crate::k8s::{Action, ActionError, ClusterActions, Progress};
 use crate::protocol::{Decision, LocalProgress};
 use crate::store::GroupId;
+use std::future::Future;
 use std::time::Duration;
 
 /// The serving lease for a PRIMARY decision without a deadline (self-fencing off, or timeouts
@@ -15,6 +23,37 @@ use std::time::Duration;
 /// switching a cluster off that is meant to serve.
 pub(super) const UNLIMITED_SERVING_LEASE: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// How long one call of a tick may take, to the store or to the cluster: a heartbeat
+/// `interval`, and never past the serving `deadline` (when the cluster has one); a call that
+/// outlives it is a failed call. Without it, a call that never answers would hold the tick,
+/// and a cut-off PRIMARY would keep serving after another cluster took over.
+pub(super) fn call_bound(
+    interval: Duration,
+    deadline: Option<Duration>,
+    now: Duration,
+) -> Duration {
+    match deadline {
+        Some(until) => until.saturating_sub(now).min(interval),
+        None => interval,
+    }
+}
+
+/// Runs one cluster call for at most `bound`. `Err(message)` when it did not answer in time
+/// (naming the cluster, `what` it was asked and the bound), `Ok` with its own result otherwise.
+pub(super) async fn bounded<T>(
+    bound: Duration,
+    cluster: &str,
+    group: &GroupId,
+    what: &str,
+    call: impl Future<Output = T>,
+) -> Result<T, String> {
+    tokio::time::timeout(bound, call).await.map_err(|_| {
+        format!(
+            "cluster {cluster} did not answer in time to {what} for {group} (allowed {bound:?}: one heartbeat interval, and never past the serving deadline); treated as a failed call"
+        )
+    })
+}
+
 /// How far one convergence got.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Converged {
@@ -22,7 +61,8 @@ pub(super) struct Converged {
     pub(super) done: bool,
     /// What the first unfinished step waits for.
     pub(super) pending: Option<String>,
-    /// The cluster error that stopped it.
+    /// The cluster error that stopped an activation, or the first one a deactivation went
+    /// past.
     pub(super) error: Option<String>,
 }
 
@@ -31,6 +71,8 @@ pub(super) struct Converger<'a> {
     pub(super) cluster: &'a dyn ClusterActions,
     pub(super) clock: &'a dyn Clock,
     pub(super) group: &'a GroupId,
+    /// The heartbeat interval: the longest any one call may take.
+    pub(super) interval: Duration,
     /// Whether the agent last turned the network on (`Some(true)`) or off; `None` before it
     /// did either (an agent that just started). Only used to stamp the moment it changed.
     pub(super) network: &'a mut Option<bool>,
@@ -54,22 +96,34 @@ impl Converger<'_> {
                 self.record(d, false);
                 return out;
             }
-            match self.cluster.apply(self.group, action, d.epoch).await {
-                Ok(Progress::Done) => self.stamp(action),
-                Ok(Progress::Pending(what)) => {
+            let call = self.cluster.apply(self.group, action, d.epoch);
+            let what = format!("apply {action:?}");
+            match self.bounded(d, &what, call).await {
+                Ok(Ok(Progress::Done)) => self.stamp(action),
+                Ok(Ok(Progress::Pending(what))) => {
                     out.pending = Some(format!("{action:?}: {what}"));
                     self.record(d, false);
                     return out;
                 }
-                Err(e) => {
-                    out.error = Some(describe(&e));
-                    self.record(d, false);
-                    return out;
+                Ok(Err(e)) => {
+                    out.error.get_or_insert(describe(&e));
+                    if active {
+                        self.record(d, false);
+                        return out;
+                    }
+                }
+                Err(timed_out) => {
+                    out.error.get_or_insert(timed_out);
+                    if active {
+                        self.record(d, false);
+                        return out;
+                    }
                 }
             }
         }
-        out.done = true;
-        self.record(d, true);
+        // A deactivation that went past a failed step is not done: the next tick runs it again.
+        out.done = out.error.is_none();
+        self.record(d, out.done);
         out
     }
 
@@ -85,16 +139,36 @@ impl Converger<'_> {
             Some(until) => until - now,
             None => UNLIMITED_SERVING_LEASE,
         };
-        match self.cluster.renew_serving_lease(self.group, lease).await {
-            Ok(enforced) => {
+        let call = self.cluster.renew_serving_lease(self.group, lease);
+        match self.bounded(d, "renew the serving lease", call).await {
+            Ok(Ok(enforced)) => {
                 tracing::trace!(group = %self.group, ?lease, enforced, "serving lease renewed");
                 true
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 out.error = Some(describe(&e));
                 false
             }
+            Err(timed_out) => {
+                out.error = Some(timed_out);
+                false
+            }
         }
+    }
+
+    /// Runs one call for `d` within its bound: the interval, and never past the deadline of
+    /// a decision that lets the cluster serve. A deactivation has no serving deadline (it is
+    /// what happens once that has passed), so each of its calls gets the whole interval.
+    async fn bounded<T>(
+        &self,
+        d: &Decision,
+        what: &str,
+        call: impl Future<Output = T>,
+    ) -> Result<T, String> {
+        let deadline = d.serve_until.filter(|_| d.role.is_active());
+        let bound = call_bound(self.interval, deadline, self.clock.monotonic());
+        let name = self.cluster.cluster_name();
+        bounded(bound, name, self.group, what, call).await
     }
 
     fn stamp(&mut self, action: Action) {

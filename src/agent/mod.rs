@@ -5,14 +5,23 @@
 //!
 //! One tick of a [`GroupAgent`], exactly as `src/protocol/mod.rs` describes it:
 //!
-//! 1. heartbeat (`CLUSTER#` with the previous decision's report and a never-repeating
-//!    `heartbeatSeq`),
+//! 0. switch the cluster off first when the last decision says so (its serving deadline
+//!    passed), or when this agent never read the group and an earlier incarnation's service may
+//!    have run out (`group/start.rs`); start the cluster's health read, which runs alongside
+//!    the rest of the tick (`group/health.rs`),
+//! 1. heartbeat (`CLUSTER#` with the previous decision's report, the cluster's last health
+//!    answer and a never-repeating `heartbeatSeq`),
 //! 2. read the group (the LOCK only when the previous decision asks for it; `Decision::hold` on
 //!    a failed read),
 //! 3. observe and `step`,
 //! 4. execute the decision's writes in order, stopping at the first lost race or error,
 //! 5. converge the cluster: renew the serving lease while PRIMARY, then run the role's actions
 //!    in order with the decision's epoch, starting no activation step past `serve_until`.
+//!
+//! Every call of a tick, to the store or to the cluster, is bounded by one heartbeat interval
+//! and never runs past the serving deadline; one that does not answer in time is a failed call.
+//! So a tick always ends, and a hung store or API server can delay neither a heartbeat nor a
+//! fence ([`GroupAgent::last_tick_finished`] shows that the agent itself is not stuck).
 //!
 //! A tick never sleeps, so tests drive agents with a `ManualClock`; [`GroupAgent::next_tick_in`]
 //! says when to tick again (one heartbeat interval at steady state, much sooner while a

@@ -44,6 +44,8 @@ pub struct TickReport {
     pub cluster_error: Option<String>,
     /// Every step of the role reported done.
     pub converged: bool,
-    /// What the first unfinished step waits for.
+    /// What the first unfinished step waits for; for a cluster fenced because this agent has
+    /// not reached the store since it started, says so ("could not reach the store since
+    /// start ...; fenced ...").
     pub pending: Option<String>,
 }

@@ -1,9 +1,9 @@
 //! The parts of a tick that talk to the outside: the heartbeat write, the read (with the
 //! bootstrap of a missing CONFIG), the local facts for `step`, and logging and emitting events.
 
-use super::super::beat;
 use super::super::events::{AgentEvent, AgentEventKind};
 use super::super::report::TickReport;
+use super::super::{beat, converge};
 use super::GroupAgent;
 use crate::protocol::{LocalFacts, validate_timeouts};
 use crate::store::{CreateOutcome, GroupSnapshot, StoreError};
@@ -26,23 +26,21 @@ async fn bounded<T>(
 }
 
 impl GroupAgent {
-    /// Writes this tick's heartbeat; on success remembers when it was sent.
+    /// Writes this tick's heartbeat, with the cluster's last health answer (it is never
+    /// waited for here); on success remembers when it was sent.
     pub(super) async fn heartbeat(&mut self, report: &mut TickReport) {
-        let health = self.cluster.health(&self.spec.group).await;
-        if let Err(e) = &health {
-            report.cluster_error = Some(e.to_string());
-        }
         let seq = self.heartbeats.next_seq();
         let wall = self.clock.now();
+        let not_yet = Ok(beat::not_judged_yet());
         let status = beat::status(
             &self.me,
             self.previous.as_ref().map(|d| &d.report),
-            &health,
+            self.health.as_ref().unwrap_or(&not_yet),
             seq,
             wall,
         );
         let sent_at = self.clock.monotonic();
-        let budget = self.store_budget();
+        let budget = self.call_budget();
         let result = bounded(
             budget,
             "write the heartbeat",
@@ -72,7 +70,7 @@ impl GroupAgent {
         let (op, group) = (&self.spec.bootstrap.operator_id, &self.spec.group);
         let mut created = false;
         loop {
-            let budget = self.store_budget();
+            let budget = self.call_budget();
             let read = self.store.load_group_with(op, group, include_lock);
             match bounded(budget, "read the group", read).await {
                 Ok(Some(snap)) => {
@@ -90,7 +88,7 @@ impl GroupAgent {
                 Ok(None) if !created => {
                     let mut config = self.spec.bootstrap.clone();
                     config.last_updated = Some(self.clock.now());
-                    let budget = self.store_budget();
+                    let budget = self.call_budget();
                     let create = self.store.create_config(&config);
                     match bounded(budget, "create the group's CONFIG", create).await {
                         Ok(CreateOutcome::Created(_)) => {
@@ -139,10 +137,16 @@ impl GroupAgent {
             .as_ref()
             .is_some_and(|t| t.target == self.me);
         if self.volumes.is_none() || target {
-            match self.cluster.has_volume_replications(&self.spec.group).await {
-                Ok(v) => self.volumes = Some(v),
-                Err(e) => {
+            let (budget, group) = (self.call_budget(), &self.spec.group);
+            let call = self.cluster.has_volume_replications(group);
+            let what = "tell whether there are volume replications";
+            match converge::bounded(budget, &self.me, group, what, call).await {
+                Ok(Ok(v)) => self.volumes = Some(v),
+                Ok(Err(e)) => {
                     report.cluster_error.get_or_insert(e.to_string());
+                }
+                Err(timed_out) => {
+                    report.cluster_error.get_or_insert(timed_out);
                 }
             }
         }

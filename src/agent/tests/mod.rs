@@ -2,6 +2,7 @@
 //! manual clock. `single`: one agent (bootstrap, heartbeats, outages, cost); `pair`: two agents
 //! and `Agent::run`.
 
+mod no_watchdog;
 mod pair;
 mod single;
 

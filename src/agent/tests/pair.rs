@@ -87,7 +87,11 @@ async fn a_driver_ticks_fast_and_gives_its_lock_back_when_released() {
         Duration::from_secs(2),
     )
     .await;
+    // At steady state the next tick comes one interval after the start of the last one.
+    let _ = agent_b.tick().await;
     assert_eq!(agent_b.next_tick_in(), Duration::from_secs(1));
+    w.clock.advance(Duration::from_millis(300));
+    assert_eq!(agent_b.next_tick_in(), Duration::from_millis(700));
     let snap = w.store.load_group(OP, &gid()).await.unwrap().unwrap();
     let request = crate::protocol::TransitionRequest {
         target: "b".into(),

@@ -155,13 +155,19 @@ impl KubeCluster {
         }
     }
 
-    /// Refuses `epoch` when this process already applied a newer one to `group`.
+    /// Refuses an activation at `epoch` when this process already applied a newer one to
+    /// `group`. A deactivation is never refused: turning things off cannot make two clusters
+    /// serve, and a fence may carry an older epoch than one applied here (an agent that
+    /// restarted inside this process and has not read the table fences at epoch 0).
     fn check_applied(
         &self,
         group: &GroupId,
         action: Action,
         epoch: u64,
     ) -> Result<(), ActionError> {
+        if Action::DEACTIVATE.contains(&action) {
+            return Ok(());
+        }
         let applied = self.applied.read().unwrap_or_else(PoisonError::into_inner);
         match applied.get(group) {
             Some(&newest) if newest > epoch => Err(ActionError::StaleEpoch {
