@@ -1,7 +1,7 @@
 //! Leader election of the `run` controller on a coordination.k8s.io/v1 Lease: two replicas of
 //! one cluster on one API server, only the holder of the Lease runs agents; the other takes
 //! over when the first stops (at once after a graceful stop, after the Lease's duration after a
-//! crash).
+//! crash), and a leader whose Lease calls stop answering stops acting by the renew deadline.
 
 #[path = "support/apiserver/mod.rs"]
 mod apiserver;
@@ -17,6 +17,7 @@ use kubectl_failover::k8s::simulated::ServingLog;
 use kubectl_failover::store::memory::MemoryStore;
 use kubectl_failover::store::{CoordinationStore, GroupId};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -81,6 +82,16 @@ async fn only_the_lease_holder_acts_and_the_other_replica_takes_over_after_a_gra
     assert!(
         b.health.store.reachable(),
         "a standby checks the store too, so it is ready"
+    );
+    assert_eq!(
+        b.health.liveness(),
+        Ok(()),
+        "a standby runs no agents: always live"
+    );
+    assert_eq!(
+        a.health.liveness(),
+        Ok(()),
+        "the leader's agents keep ticking"
     );
     assert_eq!(holder(&server).await.as_deref(), Some("pod-a"));
 
@@ -157,5 +168,76 @@ async fn a_crashed_leader_is_replaced_only_after_its_lease_lapsed() {
         runs_group(&b).then_some(())
     })
     .await;
+    b.stop().await.unwrap();
+}
+
+/// A client for `server` whose requests to a path containing `/leases/` are never answered
+/// while the returned switch is on (a stuck API server connection, as a partition leaves it);
+/// every other request is forwarded to a plain client.
+fn client_with_hanging_leases(
+    server: &apiserver::FakeApiServer,
+) -> (kube::Client, Arc<AtomicBool>) {
+    use http::{Request, Response};
+    use kube::client::Body;
+    let hang = Arc::new(AtomicBool::new(false));
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let inner = server.client();
+    let switch = hang.clone();
+    tokio::spawn(async move {
+        // Unanswered requests are kept (a dropped responder would answer with an error).
+        let mut hung = Vec::new();
+        while let Some((request, respond)) = handle.next_request().await {
+            if switch.load(Ordering::SeqCst) && request.uri().path().contains("/leases/") {
+                hung.push(respond);
+                continue;
+            }
+            let inner = inner.clone();
+            tokio::spawn(async move {
+                match inner.send(request).await {
+                    Ok(response) => respond.send_response(response),
+                    Err(e) => respond.send_error(e),
+                }
+            });
+        }
+    });
+    (kube::Client::new(service, "default"), hang)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_whose_lease_calls_never_answer_stops_leading_by_the_renew_deadline() {
+    let (server, store, log) = setup().await;
+    let (client, hang) = client_with_hanging_leases(&server);
+    let a = start_with_client(client, store.clone(), replica("pod-a"), &log);
+    eventually(WAIT, "pod-a to lead and run the group", || async {
+        (is_leader(&a) && runs_group(&a)).then_some(())
+    })
+    .await;
+
+    hang.store(true, Ordering::SeqCst);
+    let hung_at = Instant::now();
+    let renew_deadline = LEASE * 2 / 3;
+    eventually(renew_deadline * 3, "pod-a to stop leading", || async {
+        (!is_leader(&a)).then_some(())
+    })
+    .await;
+    assert!(
+        hung_at.elapsed() <= renew_deadline + Duration::from_millis(300),
+        "leadership ended {:?} after the Lease calls hung; the renew deadline is {renew_deadline:?}",
+        hung_at.elapsed()
+    );
+    eventually(WAIT, "pod-a to stop its agents", || async {
+        (!runs_group(&a)).then_some(())
+    })
+    .await;
+
+    // The other replica takes the Lease once it lapsed, and pod-a never acts again meanwhile.
+    let b = start(&server, store.clone(), replica("pod-b"), &log);
+    eventually(WAIT, "pod-b to lead and run the group", || async {
+        (holder(&server).await.as_deref() == Some("pod-b") && runs_group(&b)).then_some(())
+    })
+    .await;
+    assert!(!is_leader(&a) && !runs_group(&a), "{}", a.metrics());
+    // A stop with its Lease calls still hanging ends too (the release is bounded).
+    a.stop().await.unwrap();
     b.stop().await.unwrap();
 }

@@ -19,6 +19,8 @@ use kube::{Resource, ResourceExt};
 use kubectl_failover::clock::{Clock, SystemClock};
 use kubectl_failover::controller::context::Context;
 use kubectl_failover::controller::events::{EventQueue, Outgoing};
+use kubectl_failover::controller::leadership::Leadership;
+use kubectl_failover::controller::liveness::TickBoard;
 use kubectl_failover::controller::metrics::Metrics;
 use kubectl_failover::controller::run::error_policy;
 use kubectl_failover::controller::supervisor::{AgentDeps, Supervisor};
@@ -66,6 +68,8 @@ impl Driven {
         // The Events the controller would publish are read from its queue.
         let (queue, outgoing) = EventQueue::new();
         let client = server.client();
+        // No election runs: this replica always leads.
+        let leadership = Leadership::always(clock.clone());
         let ctx = Arc::new(Context {
             // Only the Lease duration is read by the reconcile (LeaseTooLong); no election runs.
             settings: ControllerSettings {
@@ -81,12 +85,16 @@ impl Driven {
             supervisor: tokio::sync::Mutex::new(Supervisor::new(AgentDeps {
                 store: tapped,
                 cluster,
-                clock,
+                clock: clock.clone(),
                 metrics,
                 events: queue,
                 client: client.clone(),
+                leadership: leadership.clone(),
+                ticks: Arc::new(TickBoard::new(clock)),
+                liveness_budget: None,
             })),
             reported_invalid: Mutex::new(HashSet::new()),
+            leadership,
         });
         let (events, rx) = mpsc::unbounded();
         let (reader, writer) = reflector::store();

@@ -1,28 +1,31 @@
-//! `run`: the in-cluster controller. Checks its settings, the Kubernetes API and the DynamoDB
-//! table (creating it when missing and allowed), serves `/healthz`, `/readyz` and `/metrics`,
-//! and runs the controller until SIGTERM or SIGINT.
+//! `run`: the in-cluster controller. Checks its settings, binds `/healthz`, `/readyz` and
+//! `/metrics` before anything slow, checks the Kubernetes API, waits for the DynamoDB table
+//! (creating it when missing and allowed; store errors are retried inside the process), and
+//! runs the controller until SIGTERM or SIGINT.
 
 use crate::cli::kubeconfig::KubeArgs;
 use crate::clock::SystemClock;
 use crate::config::StoreArgs;
-use crate::controller::http::serve;
+use crate::controller::http::{Startup, bind, serve_starting};
+use crate::controller::startup::{TableProblem, prepare_table, wait_for_table};
 use crate::controller::{
     Controller, ControllerDeps, ControllerError, ControllerSettings, LeaderSettings,
 };
 use crate::duration::GoDuration;
 use crate::error::Error;
 use crate::k8s::kube::{KubeCluster, KubeSettings};
-use crate::store::StoreError;
 use crate::store::dynamodb::DynamoStore;
-use crate::store::dynamodb::client::build_client;
-use crate::store::dynamodb::setup::{
-    Billing, SetupError, TableSpec, check_table, ensure_table, error_context,
-};
 use clap::Args;
 use clap::builder::BoolishValueParser;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// The Kubernetes client of the cluster actions waits this long for an answer: an API server
+/// that stops answering must not hold an agent's tick (kube's default waits forever).
+pub const ACTIONS_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// ... and this long for a connection or for sending a request.
+pub const ACTIONS_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 const EXAMPLES: &str = "\
 Examples:
@@ -50,11 +53,11 @@ pub struct RunArgs {
     #[arg(long, env = "WATCH_NAMESPACE", value_name = "NAMESPACE")]
     pub watch_namespace: Option<String>,
 
-    /// Address of the /healthz, /readyz and /metrics server.
+    /// Address of the /healthz, /readyz and /metrics server ([::] takes IPv4 and IPv6).
     #[arg(
         long,
         env = "METRICS_ADDR",
-        default_value = "0.0.0.0:8080",
+        default_value = "[::]:8080",
         value_name = "HOST:PORT"
     )]
     pub metrics_addr: String,
@@ -115,10 +118,17 @@ pub struct RunArgs {
         value_name = "DURATION"
     )]
     pub failover_poll: GoDuration,
+
+    /// The liveness probe budget: from /healthz failing until the restarted process heartbeats
+    /// again (periodSeconds x failureThreshold + timeoutSeconds + termination grace + restart
+    /// and start-up). Each group whose timings it cannot honour is reported; unset: not checked.
+    #[arg(long, env = "LIVENESS_BUDGET", value_name = "DURATION")]
+    pub liveness_budget: Option<GoDuration>,
 }
 
 /// Runs `run` until SIGTERM/SIGINT.
 pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<(), Error> {
+    // Settings first: a wrong one exits at once with its message, before anything is bound.
     let cluster_name = args
         .cluster_name
         .clone()
@@ -129,8 +139,69 @@ pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<()
             )
         })?;
     let kube_settings = KubeSettings::from_env().map_err(|e| Error::Usage(e.to_string()))?;
-    let (client, api_url) = kube_client(kube).await?;
-    let leader_election = if args.leader_elect {
+    let dynamo = Arc::new(DynamoStore::connect(store).await?);
+
+    // Then the health server, so probes are answered during everything slow below.
+    let listeners = bind(&args.metrics_addr).await.map_err(|e| {
+        Error::Usage(format!(
+            "cannot listen on {} for /healthz, /readyz and /metrics: {e}; choose another address with --metrics-addr (METRICS_ADDR)",
+            args.metrics_addr
+        ))
+    })?;
+    tracing::info!(addr = %args.metrics_addr, "serving /healthz, /readyz and /metrics");
+    let (shutdown_tx, mut shutdown) = watch::channel(false);
+    let startup = Startup::new();
+    let servers: Vec<_> = listeners
+        .into_iter()
+        .map(|l| tokio::spawn(serve_starting(l, startup.clone(), shutdown.clone())))
+        .collect();
+    let signals = tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: stopping agents and releasing locks");
+        let _ = shutdown_tx.send(true);
+    });
+    let checked = Checked {
+        cluster_name,
+        kube_settings,
+        dynamo,
+    };
+    let result = start_and_run(store, kube, args, checked, &startup, &mut shutdown).await;
+    signals.abort();
+    for server in servers {
+        server.abort();
+    }
+    result
+}
+
+/// The settings checked before the health server is bound.
+struct Checked {
+    cluster_name: String,
+    kube_settings: KubeSettings,
+    dynamo: Arc<DynamoStore>,
+}
+
+/// Everything after the health server is up: the API check, the table, the controller.
+async fn start_and_run(
+    store: &StoreArgs,
+    kube: &KubeArgs,
+    args: RunArgs,
+    checked: Checked,
+    startup: &Startup,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let Checked {
+        cluster_name,
+        kube_settings,
+        dynamo,
+    } = checked;
+    startup.set_phase("checking the Kubernetes API");
+    let (config, api_url) = kube_config(kube).await?;
+    // Watches keep kube's defaults (a long poll must not time out); the cluster actions get a
+    // read timeout and no retry loop of their own: an agent tries again every tick anyway.
+    let client = kube::Client::try_from(config.clone()).map_err(|e| no_cluster(e.to_string()))?;
+    let actions_client =
+        kube::Client::try_from(actions_config(config)).map_err(|e| no_cluster(e.to_string()))?;
+    let leader_election = args.leader_elect.then(|| {
         // Two processes on one host share a host name: without POD_NAME each gets a random
         // suffix, so they never both believe they hold the Lease.
         let identity = args
@@ -147,15 +218,13 @@ pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<()
             .clone()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| client.default_namespace().to_string());
-        Some(LeaderSettings::with_duration(
+        LeaderSettings::with_duration(
             &identity,
             &namespace,
             &args.lease_name,
             args.lease_duration.get(),
-        ))
-    } else {
-        None
-    };
+        )
+    });
     let settings = ControllerSettings {
         cluster_name: cluster_name.clone(),
         operator_id: store.operator_id.clone(),
@@ -164,14 +233,11 @@ pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<()
         failover_poll: args.failover_poll.get(),
         resync: Duration::from_secs(300),
     };
-
     let cluster = Arc::new(KubeCluster::new(
-        client.clone(),
+        actions_client,
         &cluster_name,
         kube_settings,
     ));
-    prepare_table(store, args.create_table).await?;
-    let dynamo = Arc::new(DynamoStore::connect(store).await?);
     let controller = Controller::new(
         settings,
         ControllerDeps {
@@ -181,7 +247,8 @@ pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<()
             store: dynamo,
             clock: Arc::new(SystemClock::new()),
         },
-    );
+    )
+    .with_liveness_budget(args.liveness_budget.map(|b| b.get()));
     controller.check_api().await.map_err(|e| match e {
         // The client's own message rarely says where it went: name the server tried.
         ControllerError::NoCluster { message } => ControllerError::NoCluster {
@@ -189,32 +256,83 @@ pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<()
         },
         other => other,
     })?;
-
-    let listener = tokio::net::TcpListener::bind(&args.metrics_addr)
-        .await
-        .map_err(|e| {
-            Error::Usage(format!(
-                "cannot listen on {} for /healthz, /readyz and /metrics: {e}; choose another address with --metrics-addr (METRICS_ADDR)",
-                args.metrics_addr
-            ))
-        })?;
-    tracing::info!(addr = %args.metrics_addr, "serving /healthz, /readyz and /metrics");
-    let (shutdown_tx, shutdown) = watch::channel(false);
-    let server = tokio::spawn(serve(listener, controller.health(), shutdown.clone()));
-    let signals = tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down: stopping agents and releasing locks");
-        let _ = shutdown_tx.send(true);
-    });
-    let result = controller.run(shutdown).await;
-    signals.abort();
-    server.abort();
-    result.map_err(Error::from)
+    // One attempt first: a table that is missing (and being created now) cannot have let any
+    // earlier incarnation serve, so the agents wait for it. A store that cannot be reached
+    // (or answers with errors) may have been what cut an earlier incarnation off while its
+    // cluster served: then the controller starts at once, its agents fence their clusters
+    // after one bounded attempt (src/agent/group/start.rs), and the table is waited for beside
+    // it. Waiting without agents would leave a serving cluster on while the others take over.
+    let creating = std::sync::atomic::AtomicBool::new(false);
+    let attempt = prepare_table(store, args.create_table, &creating);
+    tokio::pin!(attempt);
+    let first = tokio::select! {
+        r = &mut attempt => Some(r),
+        _ = tokio::time::sleep(FIRST_TABLE_ATTEMPT) => None,
+        _ = shutdown.changed() => return Ok(()),
+    };
+    let first = match first {
+        Some(r) => r,
+        // A table being created: nobody can have served from it yet, wait for it.
+        None if creating.load(std::sync::atomic::Ordering::Relaxed) => tokio::select! {
+            r = &mut attempt => r,
+            _ = shutdown.changed() => return Ok(()),
+        },
+        None => Err(TableProblem {
+            message: format!(
+                "DynamoDB did not answer the table check within {FIRST_TABLE_ATTEMPT:?}"
+            ),
+            retry: true,
+        }),
+    };
+    match first {
+        Ok(()) => {
+            startup.started(controller.health());
+            controller.run(shutdown.clone()).await.map_err(Error::from)
+        }
+        Err(problem) if !problem.retry => Err(Error::Usage(problem.message)),
+        Err(problem) => {
+            tracing::warn!(
+                "{}; starting the agents anyway (a cluster that cannot reach the table is fenced) and retrying the table beside them",
+                problem.message
+            );
+            startup.started(controller.health());
+            let mut table_shutdown = shutdown.clone();
+            let table = wait_for_table(store, args.create_table, startup, &mut table_shutdown);
+            let run = controller.run(shutdown.clone());
+            tokio::pin!(run);
+            tokio::select! {
+                ended = &mut run => return ended.map_err(Error::from),
+                ready = table => {
+                    if !ready? {
+                        tracing::info!("stopped while starting");
+                    }
+                }
+            }
+            run.await.map_err(Error::from)
+        }
+    }
 }
 
-/// The Kubernetes client from the global --kubeconfig/--context, KUBECONFIG, or the in-cluster
-/// account.
-async fn kube_client(args: &KubeArgs) -> Result<(kube::Client, String), Error> {
+/// How long the first table check may take before the agents start beside it (unless the
+/// table is being created): short next to any heartbeat timeout, since the agents' own fence
+/// only starts counting once they run.
+const FIRST_TABLE_ATTEMPT: Duration = Duration::from_secs(3);
+
+/// The configuration of the cluster actions' client: answers within [`ACTIONS_READ_TIMEOUT`]
+/// of each request (counted from the request, not from when its pooled connection went idle),
+/// and no retries inside the client (kube's default retries 429/503/504 for minutes).
+pub fn actions_config(mut config: kube::Config) -> kube::Config {
+    config.read_timeout = Some(ACTIONS_READ_TIMEOUT);
+    config.reset_reader_on_write = true;
+    config.write_timeout = Some(ACTIONS_READ_TIMEOUT);
+    config.connect_timeout = Some(ACTIONS_CONNECT_TIMEOUT);
+    config.default_retry = false;
+    config
+}
+
+/// The Kubernetes configuration from the global --kubeconfig/--context, KUBECONFIG, or the
+/// in-cluster account, and the API server's URL (for messages).
+async fn kube_config(args: &KubeArgs) -> Result<(kube::Config, String), Error> {
     let options = kube::config::KubeConfigOptions {
         context: args.context.clone(),
         ..Default::default()
@@ -239,64 +357,11 @@ async fn kube_client(args: &KubeArgs) -> Result<(kube::Client, String), Error> {
             .map_err(|e| no_cluster(e.to_string()))?,
     };
     let url = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config).map_err(|e| no_cluster(e.to_string()))?;
-    Ok((client, url))
+    Ok((config, url))
 }
 
 fn no_cluster(message: String) -> Error {
     Error::from(ControllerError::NoCluster { message })
-}
-
-/// Creates the table when missing and allowed, else checks it; says what to run when it cannot.
-async fn prepare_table(store: &StoreArgs, create: bool) -> Result<(), Error> {
-    let client = build_client(store).await?;
-    let ctx = error_context(store);
-    let setup_hint = format!(
-        "kubectl failover setup-dynamodb --table-name {} --region {}",
-        store.table_name,
-        store.region.trim()
-    );
-    let result = if create {
-        let spec = TableSpec {
-            billing: Billing::PayPerRequest,
-            wait: Some(Duration::from_secs(300)),
-        };
-        ensure_table(&client, &ctx, &spec, &mut |p| tracing::info!("{p}")).await
-    } else {
-        check_table(&client, &ctx).await
-    };
-    match result {
-        Ok(outcome) => {
-            for warning in &outcome.warnings {
-                tracing::warn!("{warning}");
-            }
-            tracing::info!("{}", outcome.summary());
-            Ok(())
-        }
-        Err(SetupError::AccessDenied {
-            operation, message, ..
-        }) => {
-            // Setting the table up is optional for an existing table: a role without CreateTable
-            // or UpdateTimeToLive still runs against a table that is already right.
-            if let Ok(outcome) = check_table(&client, &ctx).await {
-                tracing::warn!(
-                    "DynamoDB refused {operation} ({message}); the table exists, continuing: {}",
-                    outcome.summary()
-                );
-                return Ok(());
-            }
-            Err(Error::Usage(format!(
-                "DynamoDB table {:?} is missing or unusable and this controller may not set it up (DynamoDB refused {operation}: {message}); create it once with: {setup_hint}",
-                store.table_name
-            )))
-        }
-        Err(SetupError::Store(StoreError::TableNotFound { .. })) => Err(Error::Usage(format!(
-            "DynamoDB table {:?} does not exist in region {} and table creation is off (--create-table=false); create it with: {setup_hint}",
-            store.table_name,
-            store.region.trim()
-        ))),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Resolves on SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C).
@@ -341,8 +406,29 @@ mod tests {
     fn leader_election_is_on_by_default_and_can_be_switched_off_like_the_go_flag() {
         assert!(parse(&[]).leader_elect);
         assert!(!parse(&["--leader-elect=false"]).leader_elect);
-        assert_eq!(parse(&[]).metrics_addr, "0.0.0.0:8080");
+        assert_eq!(
+            parse(&[]).metrics_addr,
+            "[::]:8080",
+            "IPv6 and IPv4 by default"
+        );
         assert_eq!(parse(&[]).lease_duration.get(), Duration::from_secs(15));
+        assert_eq!(parse(&[]).liveness_budget, None);
+        let budget = parse(&["--liveness-budget", "20s"]).liveness_budget;
+        assert_eq!(budget.map(|b| b.get()), Some(Duration::from_secs(20)));
+    }
+
+    #[test]
+    fn the_cluster_actions_client_times_out_and_does_not_retry_for_minutes() {
+        let config = actions_config(kube::Config::new(
+            "https://k8s.example:6443".parse().unwrap(),
+        ));
+        assert_eq!(config.read_timeout, Some(ACTIONS_READ_TIMEOUT));
+        assert!(
+            config.reset_reader_on_write,
+            "counted from the request, not from the pooled connection's idle time"
+        );
+        assert!(config.connect_timeout.is_some() && config.write_timeout.is_some());
+        assert!(!config.default_retry);
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 
 use super::ControllerSettings;
 use super::events::EventQueue;
+use super::leadership::{Leadership, NotLeading};
 use super::metrics::Metrics;
 use super::supervisor::Supervisor;
 use super::tap::TappedStore;
@@ -33,6 +34,8 @@ pub struct Context {
     /// (group, generation) pairs already reported as malformed, so a Warning is emitted once
     /// per bad generation rather than at every resync.
     pub reported_invalid: Mutex<HashSet<(GroupId, i64)>>,
+    /// This replica's leadership, checked before every write a reconcile makes.
+    pub leadership: Arc<Leadership>,
 }
 
 impl Context {
@@ -70,4 +73,7 @@ pub enum ReconcileError {
     /// The promote use case failed for another reason than the store.
     #[error("{0}")]
     Request(String),
+    /// This replica's leadership lapsed: it writes nothing more (the reconcile loop stops).
+    #[error(transparent)]
+    NotLeading(#[from] NotLeading),
 }

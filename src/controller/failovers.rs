@@ -31,6 +31,8 @@ pub async fn reconcile(fo: Arc<Failover>, ctx: Arc<Context>) -> Result<Action, R
 }
 
 async fn reconcile_inner(fo: &Failover, ctx: &Context) -> Result<Action, ReconcileError> {
+    // A deposed leader's reconcile may still be running until the loop notices: it acts no more.
+    ctx.leadership.check()?;
     let previous = fo.status.clone().unwrap_or_default();
     let done = matches!(
         previous.phase,
@@ -81,12 +83,10 @@ async fn reconcile_inner(fo: &Failover, ctx: &Context) -> Result<Action, Reconci
         let api: Api<Failover> =
             Api::namespaced(ctx.client.clone(), &fo.namespace().unwrap_or_default());
         let body = serde_json::json!({ "status": status });
-        api.patch_status(
-            &fo.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&body),
-        )
-        .await?;
+        let (name, params) = (fo.name_any(), PatchParams::default());
+        ctx.leadership
+            .bounded(api.patch_status(&name, &params, &Patch::Merge(&body)))
+            .await??;
         tracing::info!(failover = %fo.name_any(), ?phase, "Failover status written");
     }
     Ok(match phase {

@@ -1,14 +1,17 @@
-//! One group's task: tick the agent, mirror what it saw into the FailoverGroup's status (when
-//! that changed) and into the metrics, sleep until the next tick; on stop, release the lock the
-//! agent holds.
+//! One group's task: tick the agent, note on the [`TickBoard`] when the next tick is due (for
+//! `/healthz`), mirror what it saw into the FailoverGroup's status (when that changed, while
+//! this replica leads, bounded by the heartbeat interval) and into the metrics, sleep until the
+//! next tick; on stop, release the lock the agent holds.
 
-use super::metrics::{ClusterLabels, LockLabels, Metrics};
+use super::leadership::Leadership;
+use super::liveness::{TickBoard, budget_condition, budget_problem};
+use super::metrics::{ClusterLabels, GroupLabels, LockLabels, Metrics};
 use super::status::{HeartbeatAges, StatusInput, group_status};
 use super::status_patch::StatusWriter;
 use super::tap::TappedStore;
 use crate::agent::{GroupAgent, TickReport};
 use crate::clock::Clock;
-use crate::store::GroupConfig;
+use crate::store::{GroupConfig, GroupSnapshot};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -28,11 +31,23 @@ pub(super) struct GroupTask {
     pub interval: Duration,
     /// The settings the FailoverGroup's spec asks for (its bootstrap CONFIG).
     pub wanted: GroupConfig,
+    /// Whether the group's agent fences itself (the policy's `self_fencing`).
+    pub self_fencing: bool,
+    /// This replica's leadership: status writes only while it holds.
+    pub leadership: Arc<Leadership>,
+    /// Where the next tick's due time is noted for `/healthz`.
+    pub ticks: Arc<TickBoard>,
+    /// The liveness probe budget (`LIVENESS_BUDGET`); `None`: not checked.
+    pub liveness_budget: Option<Duration>,
+    /// The budget problem last reported (`None`: nothing reported yet).
+    pub budget_reported: Option<Option<String>>,
 }
 
 impl GroupTask {
     /// Ticks until `stop` turns true (or its sender is gone), then releases the lock.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let group = self.agent.group().clone();
+        self.ticks.started(&group, self.interval);
         let mut ages = HeartbeatAges::default();
         let mut last_ages = BTreeMap::new();
         let mut holder: Option<String> = None;
@@ -41,13 +56,36 @@ impl GroupTask {
                 break;
             }
             let report = self.agent.tick().await;
-            if report.version.is_some()
-                && let Some(snapshot) = self.store.last_snapshot(self.agent.group())
-            {
-                last_ages = ages.observe(&snapshot, self.clock.monotonic());
-            }
-            self.mirror(&report, &last_ages, &mut holder).await;
+            // Taken before the status write, so that a slow write never delays the next tick
+            // past the agent's serving deadline.
             let pause = self.agent.next_tick_in();
+            let due = self.clock.monotonic() + pause;
+            let snapshot = self.store.last_snapshot(&group);
+            let interval = snapshot
+                .as_ref()
+                .map(|s| s.config.heartbeat_interval.get())
+                .filter(|i| !i.is_zero())
+                .unwrap_or(self.interval);
+            let serve_until = self
+                .agent
+                .decision()
+                .filter(|d| d.role.is_active())
+                .and_then(|d| d.serve_until);
+            self.ticks.finished(&group, interval, pause, serve_until);
+            if report.version.is_some()
+                && let Some(snapshot) = &snapshot
+            {
+                last_ages = ages.observe(snapshot, self.clock.monotonic());
+            }
+            self.mirror(
+                &report,
+                snapshot.as_ref(),
+                interval,
+                &last_ages,
+                &mut holder,
+            )
+            .await;
+            let pause = due.saturating_sub(self.clock.monotonic());
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 changed = stop.changed() => if changed.is_err() { break },
@@ -55,35 +93,58 @@ impl GroupTask {
         }
         self.agent.release_lock().await;
         self.clear_metrics(&last_ages, holder);
+        self.ticks.stopped(&group);
     }
 
     async fn mirror(
         &mut self,
         report: &TickReport,
+        snapshot: Option<&GroupSnapshot>,
+        interval: Duration,
         ages: &BTreeMap<String, Duration>,
         holder: &mut Option<String>,
     ) {
         let group = self.agent.group().clone();
-        let snapshot = self.store.last_snapshot(&group);
         let generation = self.generation.load(Ordering::SeqCst);
-        let status = group_status(StatusInput {
+        let generation = (generation > 0).then_some(generation);
+        let mut status = group_status(StatusInput {
             me: self.agent.cluster_name(),
             report: Some(report),
-            snapshot: snapshot.as_ref(),
+            snapshot,
             previous: self.writer.written(),
             ages,
             interval: self.interval,
             wanted: Some(&self.wanted),
-            generation: (generation > 0).then_some(generation),
+            generation,
             now: self.clock.now(),
         });
-        match self.writer.write(status).await {
-            Ok(true) => tracing::debug!(group = %group, "status written"),
-            Ok(false) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {
+        if let Some(budget) = self.liveness_budget {
+            let config = snapshot.map_or(&self.wanted, |s| &s.config);
+            let problem = budget_problem(
+                interval,
+                config.timeouts.heartbeat.get(),
+                self.self_fencing,
+                budget,
+            );
+            self.report_budget(problem.as_deref());
+            let condition =
+                budget_condition(problem.as_deref(), budget, generation, self.clock.now());
+            let _ = crate::crd::set_condition(&mut status.conditions, condition);
+        }
+        // A status write must neither hold the next tick nor outlive this replica's leadership.
+        let write = tokio::time::timeout(interval, self.writer.write(status));
+        match self.leadership.bounded(write).await {
+            Err(e) => tracing::debug!(group = %group, "status not written: {e}"),
+            Ok(Err(_)) => tracing::warn!(
+                group = %group,
+                "the API server did not answer the FailoverGroup status write within {interval:?} (one heartbeat interval); given up, the next tick writes it again"
+            ),
+            Ok(Ok(Ok(true))) => tracing::debug!(group = %group, "status written"),
+            Ok(Ok(Ok(false))) => {}
+            Ok(Ok(Err(kube::Error::Api(s)))) if s.code == 404 => {
                 tracing::debug!(group = %group, "FailoverGroup gone; status not written")
             }
-            Err(e) => {
+            Ok(Ok(Err(e))) => {
                 tracing::warn!(group = %group, "could not write the FailoverGroup status: {e}")
             }
         }
@@ -98,7 +159,6 @@ impl GroupTask {
                 .set(age.as_secs_f64());
         }
         let now_holder = snapshot
-            .as_ref()
             .and_then(|s| s.lock.as_ref().map(|l| l.locked_by.clone()))
             .or_else(|| {
                 self.agent
@@ -125,8 +185,35 @@ impl GroupTask {
         }
     }
 
+    /// Logs a warning and sets the metric when the probe budget stops (or starts) honouring
+    /// the group's timings; said once per change, not every tick.
+    fn report_budget(&mut self, problem: Option<&str>) {
+        if self.budget_reported.as_ref().map(Option::as_deref) == Some(problem) {
+            return;
+        }
+        let labels = GroupLabels {
+            group: self.agent.group().to_string(),
+        };
+        match problem {
+            Some(why) => {
+                tracing::warn!(group = %labels.group, "{why}");
+                self.metrics
+                    .liveness_budget_short
+                    .get_or_create(&labels)
+                    .set(1);
+            }
+            None => {
+                self.metrics.liveness_budget_short.remove(&labels);
+            }
+        }
+        self.budget_reported = Some(problem.map(str::to_string));
+    }
+
     fn clear_metrics(&self, ages: &BTreeMap<String, Duration>, holder: Option<String>) {
         let group = self.agent.group().to_string();
+        self.metrics.liveness_budget_short.remove(&GroupLabels {
+            group: group.clone(),
+        });
         for cluster in ages.keys() {
             self.metrics.heartbeat_age.remove(&ClusterLabels {
                 group: group.clone(),

@@ -76,6 +76,8 @@ pub async fn reconcile(
 }
 
 async fn reconcile_inner(fg: &FailoverGroup, ctx: &Context) -> Result<Action, ReconcileError> {
+    // A deposed leader's reconcile may still be running until the loop notices: it acts no more.
+    ctx.leadership.check()?;
     let ours = fg.spec.operator_id_or(&ctx.settings.operator_id) == ctx.settings.operator_id;
     let has_finalizer = fg.finalizers().iter().any(|f| f == FINALIZER);
     if fg.metadata.deletion_timestamp.is_some() || !ours {
@@ -205,12 +207,11 @@ async fn set_finalizers(
             "resourceVersion": fg.resource_version(),
         }
     });
-    api.patch(
-        &fg.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await?;
+    let name = fg.name_any();
+    let params = PatchParams::default();
+    ctx.leadership
+        .bounded(api.patch(&name, &params, &Patch::Merge(&patch)))
+        .await??;
     Ok(())
 }
 
@@ -245,12 +246,11 @@ async fn report_invalid(
     let api: Api<FailoverGroup> =
         Api::namespaced(ctx.client.clone(), &fg.namespace().unwrap_or_default());
     let patch = serde_json::json!({ "status": { "conditions": status.conditions } });
-    api.patch_status(
-        &fg.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await?;
+    let name = fg.name_any();
+    let params = PatchParams::default();
+    ctx.leadership
+        .bounded(api.patch_status(&name, &params, &Patch::Merge(&patch)))
+        .await??;
     Ok(())
 }
 

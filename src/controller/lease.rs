@@ -2,9 +2,15 @@
 //! it as [`LeaseObserver`] decides (create, or replace with the read resourceVersion so that
 //! two candidates never both win), and publishes whether this replica leads. On shutdown a
 //! leader releases the Lease (clears the holder) so a standby replica takes over at once.
+//!
+//! Leadership ends by the clock, as in client-go: it is valid until the last successful
+//! renewal plus the renew deadline ([`Leadership`]), every Lease call is cut off at that moment
+//! (or after a renew deadline when not leading), and the loop wakes up at the deadline, so a
+//! call that never answers cannot keep this replica acting while another takes the Lease.
 
 use super::LeaderSettings;
 use super::leader::{LeaseAction, LeaseObserver, LeaseView, still_leading};
+use super::leadership::Leadership;
 use super::metrics::Metrics;
 use crate::clock::Clock;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -21,6 +27,7 @@ pub struct LeaderElector {
     settings: LeaderSettings,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
+    leadership: Arc<Leadership>,
 }
 
 impl LeaderElector {
@@ -32,58 +39,130 @@ impl LeaderElector {
         metrics: Arc<Metrics>,
     ) -> Self {
         let api = Api::namespaced(client, &settings.namespace);
+        let lease = format!("{}/{}", settings.namespace, settings.lease_name);
+        let leadership = Leadership::elected(clock.clone(), &lease);
         LeaderElector {
             api,
             settings,
             clock,
             metrics,
+            leadership,
         }
     }
 
+    /// The leadership deadline this elector keeps, for everything that writes as the leader.
+    pub fn leadership(&self) -> Arc<Leadership> {
+        self.leadership.clone()
+    }
+
     /// Campaigns and renews until `shutdown`; `leading` is true exactly while this replica may
-    /// act. It turns false as soon as another holder is seen or the renew deadline passes.
+    /// act. It turns false as soon as another holder is seen or the renew deadline passes,
+    /// whether or not a Lease call is still waiting for an answer.
     pub async fn run(self, leading: watch::Sender<bool>, mut shutdown: watch::Receiver<bool>) {
         let me = self.settings.identity.clone();
+        let deadline = self.settings.renew_deadline;
         let mut observer = LeaseObserver::default();
         let mut last_renewed: Option<Duration> = None;
         loop {
+            // The deadline may have passed while sleeping: say so before the next call.
+            self.settle(&leading, last_renewed);
             if *shutdown.borrow() {
                 break;
             }
             // Taken before the read: a renewal counts from when it was sent, never later.
             let sent_at = self.clock.monotonic();
-            match self.api.get_opt(&self.settings.lease_name).await {
-                Ok(lease) => {
-                    let view = lease.as_ref().map(view_of);
-                    let action =
-                        observer.decide(view.as_ref(), &me, sent_at, self.settings.lease_duration);
-                    match self.write(action, lease).await {
-                        Ok(true) => last_renewed = Some(sent_at),
-                        Ok(false) => last_renewed = None,
-                        Err(e) => tracing::warn!(
-                            lease = %self.settings.lease_name,
-                            "could not write the leader Lease: {e}"
-                        ),
-                    }
+            // A leader's calls may last until its leadership ends, a candidate's one deadline.
+            let bound = match last_renewed {
+                Some(at) if still_leading(last_renewed, sent_at, deadline) => {
+                    (at + deadline).saturating_sub(sent_at)
                 }
-                Err(e) => tracing::warn!(
+                _ => deadline,
+            };
+            let attempt = tokio::time::timeout(bound, self.attempt(&mut observer, &me, sent_at));
+            // A shutdown does not wait for a slow call: the loop's top sees it and stops.
+            let outcome = tokio::select! {
+                outcome = attempt => outcome,
+                changed = shutdown.changed() => if changed.is_err() { break } else { continue },
+            };
+            match outcome {
+                Ok(Some(true)) => last_renewed = Some(sent_at),
+                Ok(Some(false)) => last_renewed = None,
+                Ok(None) => {}
+                Err(_) => tracing::warn!(
                     lease = %self.settings.lease_name,
-                    "could not read the leader Lease: {e}"
+                    "the API server did not answer the leader Lease calls within {bound:?}; given up (leadership lasts only until the renew deadline {deadline:?} after the last renewal)"
                 ),
             }
+            let lead = self.settle(&leading, last_renewed);
             let now = self.clock.monotonic();
-            let lead = still_leading(last_renewed, now, self.settings.renew_deadline);
-            self.publish(&leading, lead);
+            // A leader wakes up at its deadline at the latest, to stop acting on time.
+            let pause = match last_renewed {
+                Some(at) if lead => self
+                    .settings
+                    .retry_period
+                    .min((at + deadline).saturating_sub(now)),
+                _ => self.settings.retry_period,
+            };
             tokio::select! {
-                _ = tokio::time::sleep(self.settings.retry_period) => {}
-                _ = shutdown.changed() => {}
+                _ = tokio::time::sleep(pause) => {}
+                changed = shutdown.changed() => if changed.is_err() { break },
             }
         }
         let was_leading = *leading.borrow();
+        self.leadership.lost();
         self.publish(&leading, false);
         if was_leading {
-            self.release().await;
+            // Bounded like every Lease call: a hung API server must not hold the shutdown.
+            if tokio::time::timeout(deadline, self.release())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    lease = %self.settings.lease_name,
+                    "could not release the leader Lease within {deadline:?} (a standby takes it after its duration)"
+                );
+            }
         }
+    }
+
+    /// One read and the write it calls for: `Some(true)` when this replica now holds the
+    /// Lease, `Some(false)` when another does, `None` when a call failed (logged).
+    async fn attempt(
+        &self,
+        observer: &mut LeaseObserver,
+        me: &str,
+        sent_at: Duration,
+    ) -> Option<bool> {
+        let lease = match self.api.get_opt(&self.settings.lease_name).await {
+            Ok(lease) => lease,
+            Err(e) => {
+                tracing::warn!(lease = %self.settings.lease_name, "could not read the leader Lease: {e}");
+                return None;
+            }
+        };
+        let view = lease.as_ref().map(view_of);
+        let action = observer.decide(view.as_ref(), me, sent_at, self.settings.lease_duration);
+        match self.write(action, lease).await {
+            Ok(held) => Some(held),
+            Err(e) => {
+                tracing::warn!(lease = %self.settings.lease_name, "could not write the leader Lease: {e}");
+                None
+            }
+        }
+    }
+
+    /// Sets the leadership deadline and `leading` from the last renewal; returns whether this
+    /// replica leads now. The deadline is set before `leading` turns true, so agents started
+    /// on that signal find it valid.
+    fn settle(&self, leading: &watch::Sender<bool>, last_renewed: Option<Duration>) -> bool {
+        let deadline = self.settings.renew_deadline;
+        let lead = still_leading(last_renewed, self.clock.monotonic(), deadline);
+        match last_renewed {
+            Some(at) if lead => self.leadership.renewed_until(at + deadline),
+            _ => self.leadership.lost(),
+        }
+        self.publish(leading, lead);
+        lead
     }
 
     fn publish(&self, leading: &watch::Sender<bool>, lead: bool) {

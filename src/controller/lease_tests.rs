@@ -98,3 +98,66 @@ async fn a_lost_write_race_is_not_leadership_and_not_an_error() {
     let won = e.write(LeaseAction::Renew, Some(lease("pod-b", "7"))).await;
     assert!(!won.unwrap());
 }
+
+/// Monotonic time from tokio's clock, so that paused test time moves it too.
+#[derive(Debug)]
+struct TokioClock(tokio::time::Instant);
+
+impl Clock for TokioClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+    fn monotonic(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lease_call_that_never_answers_ends_leadership_at_the_renew_deadline() {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    // The first read and renewal are answered; every later call hangs (kept unanswered).
+    tokio::spawn(async move {
+        let mut hung = Vec::new();
+        let mut answered = 0;
+        while let Some((_request, send)) = handle.next_request().await {
+            if answered < 2 {
+                answered += 1;
+                let body = serde_json::to_vec(&lease("pod-b", &answered.to_string())).unwrap();
+                let response = Response::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(Body::from(body))
+                    .unwrap();
+                send.send_response(response);
+            } else {
+                hung.push(send);
+            }
+        }
+    });
+    let client = kube::Client::new(service, "default");
+    let settings = LeaderSettings::with_duration("pod-b", "ops", "leader", Duration::from_secs(15));
+    let start = tokio::time::Instant::now();
+    let clock = Arc::new(TokioClock(start));
+    let e = LeaderElector::new(client, settings.clone(), clock, Arc::new(Metrics::new()));
+    let leadership = e.leadership();
+    let (tx, mut leading) = watch::channel(false);
+    let (_stop, stop_rx) = watch::channel(false);
+    tokio::spawn(e.run(tx, stop_rx));
+
+    let wait = Duration::from_secs(60);
+    tokio::time::timeout(wait, leading.wait_for(|l| *l))
+        .await
+        .expect("leads after the first renewal")
+        .unwrap();
+    assert!(leadership.check().is_ok());
+    tokio::time::timeout(wait, leading.wait_for(|l| !*l))
+        .await
+        .expect("stops leading although no Lease call ever returns")
+        .unwrap();
+    // The renewal was sent at 0s: leadership ends exactly at the renew deadline.
+    assert_eq!(start.elapsed(), settings.renew_deadline);
+    assert!(
+        leadership.check().is_err(),
+        "writes are refused from then on"
+    );
+}

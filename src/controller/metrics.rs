@@ -50,6 +50,13 @@ pub struct LockLabels {
     pub holder: String,
 }
 
+/// Labels of per-group gauges.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GroupLabels {
+    /// The group, namespace/name.
+    pub group: String,
+}
+
 /// Every metric of the controller, registered once.
 #[derive(Debug)]
 pub struct Metrics {
@@ -68,6 +75,9 @@ pub struct Metrics {
     pub leader: Gauge,
     /// Groups whose agent runs in this replica.
     pub groups: Gauge,
+    /// 1 for a group whose timings the liveness probe budget cannot honour (no series when
+    /// it can, or when no budget is configured).
+    pub liveness_budget_short: Family<GroupLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -89,6 +99,7 @@ impl Metrics {
             lock_holder: Family::default(),
             leader: Gauge::default(),
             groups: Gauge::default(),
+            liveness_budget_short: Family::default(),
         };
         registry.register(
             "reconciles",
@@ -124,6 +135,11 @@ impl Metrics {
             "groups",
             "FailoverGroups whose agent runs in this replica",
             m.groups.clone(),
+        );
+        registry.register(
+            "liveness_budget_short",
+            "Set (to 1) for a group whose timings the liveness probe budget (LIVENESS_BUDGET) cannot honour",
+            m.liveness_budget_short.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -8,13 +8,16 @@
 //! (it owns their lifetimes, as `agent::run` does for the demo). Everything else is plain
 //! functions, most of them pure and tested beside the code.
 //!
-//! Files: [`leader`] (pure Lease decisions) and [`lease`] (the Lease loop), [`supervisor`] (the
-//! dynamic set of group agents) and `group_task` (one group's loop), [`status`] (pure
+//! Files: [`leader`] (pure Lease decisions), [`lease`] (the Lease loop) and [`leadership`]
+//! (leadership judged by the clock), [`guarded`] (cluster actions refused once leadership
+//! lapsed), [`supervisor`] (the dynamic set of group agents) and `group_task` (one group's
+//! loop), [`liveness`] (stalled ticks and the probe budget), [`status`] (pure
 //! FailoverGroup status), `status_patch` (writing it only when it changed), [`groups`]
 //! (FailoverGroup reconcile and finalizer), [`failovers`] (Failover reconcile) and
 //! [`failover_progress`] (pure Failover status), [`events`] (agent events to Kubernetes
 //! Events), [`metrics`], [`tap`] (store wrapper: metrics and the last snapshot per group),
-//! [`http`] (health and metrics server), [`run`] (wiring and shutdown).
+//! [`http`] (health and metrics server, bound first at start-up), [`startup`] (waiting for the
+//! DynamoDB table at start-up), [`run`] (wiring and shutdown).
 
 pub mod context;
 pub mod events;
@@ -22,11 +25,15 @@ pub mod failover_progress;
 pub mod failovers;
 mod group_task;
 pub mod groups;
+pub mod guarded;
 pub mod http;
 pub mod leader;
+pub mod leadership;
 pub mod lease;
+pub mod liveness;
 pub mod metrics;
 pub mod run;
+pub mod startup;
 pub mod status;
 mod status_patch;
 pub mod supervisor;

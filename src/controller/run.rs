@@ -6,7 +6,9 @@
 use super::context::{Context, ReconcileError};
 use super::events::{EventQueue, publish_events};
 use super::http::Health;
+use super::leadership::Leadership;
 use super::lease::LeaderElector;
+use super::liveness::TickBoard;
 use super::metrics::Metrics;
 use super::supervisor::{AgentDeps, Supervisor};
 use super::tap::TappedStore;
@@ -52,6 +54,8 @@ pub struct Controller {
     metrics: Arc<Metrics>,
     store: Arc<TappedStore>,
     health: Arc<Health>,
+    ticks: Arc<TickBoard>,
+    liveness_budget: Option<Duration>,
 }
 
 impl Controller {
@@ -59,10 +63,12 @@ impl Controller {
     pub fn new(settings: ControllerSettings, deps: ControllerDeps) -> Self {
         let metrics = Arc::new(Metrics::new());
         let store = Arc::new(TappedStore::new(deps.store.clone(), metrics.clone()));
+        let ticks = Arc::new(TickBoard::new(deps.clock.clone()));
         let health = Arc::new(Health {
             metrics: metrics.clone(),
             store: store.clone(),
             initialized: AtomicBool::new(false),
+            ticks: ticks.clone(),
         });
         Controller {
             settings,
@@ -70,7 +76,17 @@ impl Controller {
             metrics,
             store,
             health,
+            ticks,
+            liveness_budget: None,
         }
+    }
+
+    /// The liveness probe budget (`LIVENESS_BUDGET`: how long from `/healthz` failing until the
+    /// restarted process heartbeats again); each group whose timings it cannot honour is
+    /// reported. `None` (the default): not checked.
+    pub fn with_liveness_budget(mut self, budget: Option<Duration>) -> Self {
+        self.liveness_budget = budget;
+        self
     }
 
     /// What `/healthz`, `/readyz` and `/metrics` serve.
@@ -141,10 +157,12 @@ impl Controller {
         let (elector_stop, elector_stop_rx) = watch::channel(false);
         // Without election the sender is kept here, so `leading` stays true and never closes.
         let mut lead_tx = Some(lead_tx);
+        let mut leadership = Leadership::always(d.clock.clone());
         let elector = match (self.settings.leader_election.clone(), lead_tx.take()) {
             (Some(le), Some(tx)) => {
                 let e =
                     LeaderElector::new(d.client.clone(), le, d.clock.clone(), self.metrics.clone());
+                leadership = e.leadership();
                 Some(tokio::spawn(e.run(tx, elector_stop_rx)))
             }
             (_, tx) => {
@@ -171,8 +189,12 @@ impl Controller {
                 metrics: self.metrics.clone(),
                 events: queue,
                 client: d.client.clone(),
+                leadership: leadership.clone(),
+                ticks: self.ticks.clone(),
+                liveness_budget: self.liveness_budget,
             })),
             reported_invalid: Mutex::new(HashSet::new()),
+            leadership,
         });
         self.probe_store().await;
         self.health.set_initialized();

@@ -1,9 +1,14 @@
 //! The dynamic set of group agents of one replica: started when a FailoverGroup is seen,
 //! restarted when the settings the agent was built from change, stopped (lock released) when the
-//! group is withdrawn or leadership is lost. The one place that spawns group tasks.
+//! group is withdrawn or leadership is lost. The one place that spawns group tasks. Agents act
+//! on the cluster through [`LeaderOnly`], so their changes stop at the leadership deadline even
+//! before they are stopped.
 
 use super::events::{EventQueue, GroupEventSink};
 use super::group_task::GroupTask;
+use super::guarded::LeaderOnly;
+use super::leadership::Leadership;
+use super::liveness::TickBoard;
 use super::metrics::Metrics;
 use super::status_patch::StatusWriter;
 use super::tap::TappedStore;
@@ -36,6 +41,12 @@ pub struct AgentDeps {
     pub events: EventQueue,
     /// For status writes.
     pub client: kube::Client,
+    /// This replica's leadership: the agents' changes are refused once it lapses.
+    pub leadership: Arc<Leadership>,
+    /// Where each agent notes when its next tick is due, for `/healthz`.
+    pub ticks: Arc<TickBoard>,
+    /// The liveness probe budget (`LIVENESS_BUDGET`); `None`: not checked.
+    pub liveness_budget: Option<std::time::Duration>,
 }
 
 /// What an agent was built from; a change restarts it. The bootstrap CONFIG's `lastUpdated`
@@ -121,18 +132,15 @@ impl Supervisor {
         });
         let interval = settings.bootstrap.heartbeat_interval.get();
         let wanted = settings.bootstrap.clone();
+        let self_fencing = settings.policy.self_fencing;
         let spec = GroupSpec {
             group: group.clone(),
             policy: settings.policy,
             bootstrap: settings.bootstrap,
         };
-        let agent = GroupAgent::new(
-            spec,
-            d.store.clone(),
-            d.cluster.clone(),
-            d.clock.clone(),
-            sink,
-        )?;
+        let cluster: Arc<dyn ClusterActions> =
+            Arc::new(LeaderOnly::new(d.cluster.clone(), d.leadership.clone()));
+        let agent = GroupAgent::new(spec, d.store.clone(), cluster, d.clock.clone(), sink)?;
         let api: Api<FailoverGroup> = Api::namespaced(d.client.clone(), &group.namespace);
         let generation = Arc::new(AtomicI64::new(generation));
         let task = GroupTask {
@@ -144,6 +152,11 @@ impl Supervisor {
             generation: generation.clone(),
             interval,
             wanted,
+            self_fencing,
+            leadership: d.leadership.clone(),
+            ticks: d.ticks.clone(),
+            liveness_budget: d.liveness_budget,
+            budget_reported: None,
         };
         let (stop, stop_rx) = watch::channel(false);
         let span =
@@ -172,6 +185,8 @@ impl Supervisor {
         if let Err(e) = running.handle.await {
             tracing::error!(group = %group, "group task ended abnormally: {e}");
         }
+        // Also when the task panicked before taking itself off the board.
+        self.deps.ticks.stopped(group);
         self.deps.store.forget(group);
         self.deps.metrics.groups.set(self.running.len() as i64);
         tracing::info!(group = %group, "group agent stopped");
@@ -188,6 +203,7 @@ impl Supervisor {
             if let Err(e) = r.handle.await {
                 tracing::error!(group = %group, "group task ended abnormally: {e}");
             }
+            self.deps.ticks.stopped(&group);
             self.deps.store.forget(&group);
         }
         self.deps.metrics.groups.set(0);
