@@ -413,3 +413,62 @@ async fn the_fault_proxy_forwards_a_token_client_and_hangs_refuses_or_answers_er
         "three statuses, a hang, a refusal, a delay"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_are_limited_so_that_every_event_about_a_group_fits_the_api_servers_name_limit() {
+    let plane = start("names").await;
+    namespace(&plane, NS).await;
+    let max = kubectl_failover::crd::MAX_NAME_LENGTH;
+    // kube's Recorder names an Event `{object name}.{nanoseconds in hex}`: 16 digits today.
+    let event = |object: &str| {
+        json!({
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"name": format!("{object}.{:x}", 1_796_000_000_000_000_000u64), "namespace": NS},
+            "eventTime": "2026-12-06T00:00:00.000000Z",
+            "reportingController": "kubectl-failover.io/controller",
+            "reportingInstance": "test",
+            "action": "Reconcile", "reason": "Test", "type": "Normal",
+            "regarding": {"kind": "FailoverGroup", "namespace": NS, "name": object},
+        })
+    };
+    let fits = "a".repeat(max);
+    let too_long = "a".repeat(max + 1);
+    plane
+        .apply(event(&fits))
+        .await
+        .expect("an Event about a name at the limit");
+    let refused = plane
+        .apply(event(&too_long))
+        .await
+        .expect_err("a longer one is refused");
+    assert!(
+        refused.contains("must be no more than 253 characters"),
+        "{refused}"
+    );
+
+    let group = |name: &str| {
+        let mut g: Value = serde_saphyr::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/deploy/samples/failovergroup.yaml"
+            ))
+            .expect("sample"),
+        )
+        .expect("yaml");
+        g["metadata"]["name"] = json!(name);
+        g["metadata"]["namespace"] = json!(NS);
+        g
+    };
+    plane
+        .apply(group(&fits))
+        .await
+        .expect("a FailoverGroup name at the limit");
+    let refused = plane
+        .apply(group(&too_long))
+        .await
+        .expect_err("too long for its Events");
+    assert!(
+        refused.contains(&format!("at most {max} characters")),
+        "{refused}"
+    );
+}

@@ -65,9 +65,44 @@ const HEADER: &str = "\
 #[error("cannot render the CRDs as YAML: {0}")]
 pub struct CrdRenderError(#[from] serde_saphyr::SerializeError);
 
+/// Longest name of a FailoverGroup or Failover. The controller's Events are named
+/// `{object name}.{16 hex digits}` (kube's `Recorder`), and an object name may not exceed 253
+/// characters: with a longer name every Event about the object is refused by the API server.
+pub const MAX_NAME_LENGTH: usize = 253 - 17;
+
 /// Both CustomResourceDefinitions, FailoverGroup first.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![FailoverGroup::crd(), Failover::crd()]
+    let mut crds = vec![FailoverGroup::crd(), Failover::crd()];
+    for crd in &mut crds {
+        limit_name_length(crd);
+    }
+    crds
+}
+
+/// Adds the root CEL rule that keeps names at most [`MAX_NAME_LENGTH`] characters (kube's
+/// derive injects root rules only for `KubeSchema` types, so it is added here).
+fn limit_name_length(crd: &mut CustomResourceDefinition) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::ValidationRule;
+    let kind = crd.spec.names.kind.clone();
+    for version in &mut crd.spec.versions {
+        let Some(schema) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        else {
+            continue;
+        };
+        schema
+            .x_kubernetes_validations
+            .get_or_insert_with(Vec::new)
+            .push(ValidationRule {
+                rule: format!("size(self.metadata.name) <= {MAX_NAME_LENGTH}"),
+                message: Some(format!(
+                    "a {kind} name may have at most {MAX_NAME_LENGTH} characters: the controller's Events about it are named NAME.<16 hex digits>, and longer names would make every Event be refused"
+                )),
+                ..ValidationRule::default()
+            });
+    }
 }
 
 /// Both CRDs as one multi-document YAML file: the exact text of [`CRD_PATH`].
