@@ -15,6 +15,8 @@ mod failures;
 mod fencing;
 #[path = "e2e_run/leader.rs"]
 mod leader;
+#[path = "e2e_run/restarts.rs"]
+mod restarts;
 #[path = "e2e_run/scenarios.rs"]
 mod scenarios;
 mod support;

@@ -66,8 +66,7 @@ impl Process {
                 Ok(())
             });
         }
-        let child = cmd
-            .spawn()
+        let child = crate::support::control_plane::process::spawn_from_a_lasting_thread(cmd)
             .unwrap_or_else(|e| panic!("start {BINARY} for {label}: {e}"));
         Process {
             label: label.to_string(),
@@ -108,6 +107,11 @@ impl Process {
         self.wait_exit(Duration::from_secs(10))
             .await
             .unwrap_or_else(|| panic!("{} survived SIGKILL", self.label))
+    }
+
+    /// Pauses it (SIGSTOP): a frozen node, CPU starvation, a debugger.
+    pub fn stop(&self) {
+        self.signal_group(libc::SIGSTOP);
     }
 
     /// Asks it to stop, as the kubelet does (SIGTERM).
@@ -191,4 +195,15 @@ impl Drop for Process {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Whether the replica `key` at `addr` reports holding the leader Lease in /metrics; `Err` with
+/// what it said.
+pub async fn leads(key: &str, addr: &str) -> Result<bool, String> {
+    let (_, metrics) = http_get(addr, "/metrics").await?;
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("kubectl_failover_leader "))
+        .ok_or_else(|| format!("{key}: no kubectl_failover_leader in /metrics"))?;
+    Ok(line.ends_with(" 1"))
 }

@@ -123,7 +123,12 @@ impl World {
     /// runs), addressed as `{cluster}/{replica}`.
     pub fn start_replica(&mut self, cluster: &str, replica: &str) {
         let launch = self.launch(cluster);
-        self.start_keyed(&format!("{cluster}/{replica}"), cluster, &launch);
+        self.start_replica_with(cluster, replica, &launch);
+    }
+
+    /// [`World::start_replica`] with `launch`.
+    pub fn start_replica_with(&mut self, cluster: &str, replica: &str, launch: &Launch) {
+        self.start_keyed(&format!("{cluster}/{replica}"), cluster, launch);
     }
 
     fn start_keyed(&mut self, key: &str, cluster: &str, launch: &Launch) {
@@ -157,15 +162,58 @@ impl World {
             .unwrap_or_else(|| panic!("no controller was started as {key}"))
     }
 
-    /// Crashes a controller (SIGKILL); its cluster keeps its objects as they are. When `key` is
-    /// a cluster's only controller, the serving monitor leaves that cluster out from now on.
+    /// Crashes a controller (SIGKILL); its cluster keeps its objects as they are, and the
+    /// serving monitor still counts it: a cluster whose controller died serves while its
+    /// objects say so (nothing else in a cluster switches them off).
     pub async fn crash(&mut self, key: &str) {
-        if let Some(m) = &self.monitor
-            && self.clusters.contains_key(key)
-        {
-            m.ignore(key, true);
-        }
         self.process(key).kill().await;
+    }
+
+    /// What the kubelet does to a crashed container: starts `key` again with `launch` after
+    /// `delay` (a new process with no memory of the old one, as a restarted container).
+    pub async fn restart_after(
+        &mut self,
+        key: &str,
+        cluster: &str,
+        launch: &Launch,
+        delay: Duration,
+    ) {
+        tokio::time::sleep(delay).await;
+        self.start_keyed(key, cluster, launch);
+    }
+
+    /// Plays the kubelet's liveness probe on `key` for `duration`: GET /healthz every
+    /// `probe.period` with `probe.timeout`; after `probe.failures` failures in a row the process
+    /// is killed (SIGKILL, which also ends a stopped process) and started again with `launch`.
+    /// Returns how many times it was restarted.
+    pub async fn play_liveness_probe(
+        &mut self,
+        key: &str,
+        cluster: &str,
+        launch: &Launch,
+        probe: Probe,
+        duration: Duration,
+    ) -> u32 {
+        let end = tokio::time::Instant::now() + duration;
+        let (mut failed, mut restarts) = (0u32, 0u32);
+        while tokio::time::Instant::now() < end {
+            tokio::time::sleep(probe.period).await;
+            let healthy =
+                match tokio::time::timeout(probe.timeout, self.process(key).http_get("/healthz"))
+                    .await
+                {
+                    Ok(Ok((code, _))) => code == 200,
+                    _ => false,
+                };
+            failed = if healthy { 0 } else { failed + 1 };
+            if failed >= probe.failures {
+                self.process(key).kill().await;
+                self.start_keyed(key, cluster, launch);
+                restarts += 1;
+                failed = 0;
+            }
+        }
+        restarts
     }
 
     /// Stops `cluster`'s controller as Kubernetes does (SIGTERM) and returns how it exited.
@@ -270,6 +318,17 @@ pub fn run_args() -> Vec<String> {
         .iter()
         .map(|s| s.to_string())
         .collect()
+}
+
+/// A liveness probe as the kubelet runs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    /// `periodSeconds`.
+    pub period: Duration,
+    /// `timeoutSeconds`.
+    pub timeout: Duration,
+    /// `failureThreshold`.
+    pub failures: u32,
 }
 
 /// A loopback port nothing listens on right now.

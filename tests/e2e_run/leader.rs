@@ -7,21 +7,10 @@ use std::time::Duration;
 use crate::e2e::expect;
 use crate::e2e::fixtures::Timings;
 use crate::e2e::poll::{check, holds, until};
-use crate::e2e::process::http_get;
+use crate::e2e::process::leads;
 use crate::e2e::world::World;
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-/// Whether the replica at `addr` reports holding the leader Lease in /metrics; `Err` with what
-/// it said.
-async fn leads(key: &str, addr: &str) -> Result<bool, String> {
-    let (_, metrics) = http_get(addr, "/metrics").await?;
-    let line = metrics
-        .lines()
-        .find(|l| l.starts_with("kubectl_failover_leader "))
-        .ok_or_else(|| format!("{key}: no kubectl_failover_leader in /metrics"))?;
-    Ok(line.ends_with(" 1"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_leading_replica_crashes_the_other_replica_keeps_the_group_in_its_cluster() {

@@ -7,6 +7,39 @@ use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Spawns `cmd` from one thread that lives as long as the test process. PR_SET_PDEATHSIG fires
+/// when the *thread* that forked the child exits, and tokio's blocking-pool threads (which
+/// `block_in_place` turns workers into) exit after a short idle time: a child forked there would
+/// be killed in the middle of its test.
+pub fn spawn_from_a_lasting_thread(cmd: Command) -> std::io::Result<Child> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let sender = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("child-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .expect("start the child-spawner thread");
+        Mutex::new(tx)
+    });
+    let (reply, answer) = mpsc::channel();
+    sender
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send((cmd, reply))
+        .map_err(|_| std::io::Error::other("the child-spawner thread is gone"))?;
+    answer
+        .recv()
+        .map_err(|_| std::io::Error::other("the child-spawner thread is gone"))?
+}
 
 /// A running component.
 pub struct Component {
@@ -37,8 +70,7 @@ impl Component {
                 Ok(())
             });
         }
-        let child = cmd
-            .spawn()
+        let child = spawn_from_a_lasting_thread(cmd)
             .map_err(|e| format!("start {}: {e}", bin.display()))?;
         Ok(Component {
             name: name.to_string(),

@@ -1,0 +1,185 @@
+//! A controller that is replaced while its cluster serves: killed and restarted by the kubelet,
+//! replaced by the other replica through the Lease, its agent restarted by a FailoverGroup spec
+//! edit, or paused (SIGSTOP) until the liveness probe restarts it. The serving monitor counts
+//! every cluster whatever its controller's state: a cluster serves while its objects say so.
+//! Nothing but the controller switches a cluster off (no serving-lease watchdog on real
+//! Kubernetes), so each replacement must leave the cluster no more serving than a dead one.
+
+use std::time::Duration;
+
+use crate::e2e::expect;
+use crate::e2e::fixtures::{self, Timings};
+use crate::e2e::poll::{check, holds, until};
+use crate::e2e::process::{Launch, leads};
+use crate::e2e::proxy::{CutProxy, Path};
+use crate::e2e::world::{Probe, World};
+use crate::support::moto;
+use kubectl_failover::store::{ClusterState, HistoryStatus};
+
+const LIMIT: Duration = Duration::from_secs(30);
+/// The kubelet's restart of a crashed container (the first restart has no back-off).
+const RESTART: Duration = Duration::from_millis(500);
+
+/// Two converged clusters, east's controllers reaching DynamoDB through a cuttable proxy
+/// (`replicas`: `[]` for one controller keyed `east`, else replicas `east/{r}`).
+async fn pair_with_cuttable_east(test: &str, replicas: &[&str]) -> (World, CutProxy, Launch) {
+    pair_with_cuttable_east_timed(test, replicas, &Timings::default()).await
+}
+
+/// [`pair_with_cuttable_east`] with the FailoverGroup's `timings`.
+async fn pair_with_cuttable_east_timed(
+    test: &str,
+    replicas: &[&str],
+    timings: &Timings,
+) -> (World, CutProxy, Launch) {
+    let mut world = World::new(test, &["east", "west"], "east", timings).await;
+    let proxy = CutProxy::start(&moto::endpoint()).await;
+    let mut launch = world.launch("east");
+    launch.set_env("AWS_ENDPOINT", &proxy.url);
+    if replicas.is_empty() {
+        world.start_with("east", &launch);
+    } else {
+        for r in replicas {
+            world.start_replica_with("east", r, &launch);
+        }
+    }
+    world.start("west");
+    expect::active(world.cluster("east"), LIMIT).await;
+    expect::standby(world.cluster("west"), LIMIT).await;
+    world.start_monitor();
+    (world, proxy, launch)
+}
+
+/// West took the group over automatically, serves, and east (reconnected) stands by.
+async fn west_took_over_and_east_stands_by(world: &World, proxy: &CutProxy) {
+    expect::owner(world, "west", LIMIT).await;
+    expect::active(world.cluster("west"), LIMIT).await;
+    let history = expect::history_len(world, 1, LIMIT).await;
+    assert_eq!(
+        history[0].status,
+        HistoryStatus::ForcedComplete.to_string(),
+        "{:?}",
+        history[0]
+    );
+    assert_eq!(history[0].automatic, Some(true), "{:?}", history[0]);
+    proxy.set_path(Path::Open);
+    expect::reported_state(world, "east", ClusterState::Standby, LIMIT).await;
+    expect::standby(world.cluster("east"), LIMIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_controller_killed_and_restarted_by_the_kubelet_keeps_its_group_without_overlap()
+{
+    let (mut world, _proxy, launch) = pair_with_cuttable_east("restart", &[]).await;
+    world.crash("east").await;
+    world.restart_after("east", "east", &launch, RESTART).await;
+    // The new process heartbeats before west could presume east dead: nothing moves.
+    holds(Duration::from_secs(7), "east keeps the group", || async {
+        let snap = world.snapshot().await?.ok_or("no CONFIG")?;
+        let history = world.history().await?;
+        check(
+            snap.config.owner_cluster == "east" && history.is_empty(),
+            || format!("owner {}, history {history:?}", snap.config.owner_cluster),
+        )
+    })
+    .await;
+    expect::active(world.cluster("east"), LIMIT).await;
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_cut_off_from_dynamodb_whose_controller_is_killed_and_restarted_stops_serving_before_the_takeover()
+ {
+    // The restart budget is part of the fencing arithmetic (docs/controller.md): the kubelet's
+    // restart (0.5 s here), the process's start-up with its first table check (up to 3 s),
+    // the crashed leader's Lease running out (2 s), and the new agent's one bounded attempt
+    // (one interval) must fit in `timeouts.heartbeat - 2 x heartbeatInterval`: 10 s here, where
+    // the default 5 s of the other scenarios is too short for a restart while cut off.
+    let timings = Timings {
+        heartbeat: "10s",
+        ..Timings::default()
+    };
+    let (mut world, proxy, launch) =
+        pair_with_cuttable_east_timed("cut-restart", &[], &timings).await;
+    proxy.set_path(Path::Reset);
+    world.crash("east").await;
+    // The restarted process cannot reach the store either: it cannot prove that east may
+    // serve, so it must switch east off before west may take over.
+    world.restart_after("east", "east", &launch, RESTART).await;
+    west_took_over_and_east_stands_by(&world, &proxy).await;
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_group_edited_while_its_primary_is_cut_off_still_fences_before_the_takeover() {
+    let (world, proxy, _launch) = pair_with_cuttable_east("cut-edit", &[]).await;
+    proxy.set_path(Path::Reset);
+    // A spec edit restarts the group's agent inside the running controller.
+    let timings = Timings {
+        cooldown: "11s",
+        ..Timings::default()
+    };
+    world
+        .cluster("east")
+        .apply(fixtures::failover_group("east", &timings));
+    west_took_over_and_east_stands_by(&world, &proxy).await;
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_handover_while_the_primary_is_cut_off_still_fences_before_the_takeover() {
+    let (mut world, proxy, _launch) = pair_with_cuttable_east("cut-handover", &["a", "b"]).await;
+    let mut leader = None;
+    for key in ["east/a", "east/b"] {
+        let addr = world
+            .process(key)
+            .metrics_addr
+            .clone()
+            .expect("the harness chose it");
+        let (lead, _) = until(LIMIT, &format!("{key} answers /metrics"), || {
+            leads(key, &addr)
+        })
+        .await;
+        if lead {
+            leader = Some(key);
+        }
+    }
+    let leader = leader.expect("one replica leads");
+    proxy.set_path(Path::Reset);
+    // The other replica takes the Lease over and starts fresh agents that cannot reach the
+    // store: they cannot prove east may serve.
+    world.crash(leader).await;
+    west_took_over_and_east_stands_by(&world, &proxy).await;
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_primary_controller_is_restarted_by_the_liveness_probe_and_nothing_overlaps() {
+    let (mut world, _proxy, launch) = pair_with_cuttable_east("paused", &[]).await;
+    // SIGSTOP for longer than timeouts.heartbeat (5 s): the process cannot fence itself at all.
+    world.process("east").stop();
+    let probe = Probe {
+        period: Duration::from_millis(500),
+        timeout: Duration::from_millis(400),
+        failures: 2,
+    };
+    let restarts = world
+        .play_liveness_probe("east", "east", &launch, probe, Duration::from_secs(8))
+        .await;
+    assert!(
+        restarts >= 1,
+        "the probe must restart the paused controller"
+    );
+    until(LIMIT, "both clusters converge to one owner", || async {
+        let snap = world.snapshot().await?.ok_or("no CONFIG")?;
+        let owner = snap.config.owner_cluster.clone();
+        let (e, w) = (world.cluster("east").view(), world.cluster("west").view());
+        let ok = (owner == "east" && e.is_active() && w.is_standby())
+            || (owner == "west" && w.is_active() && e.is_standby());
+        check(ok, || {
+            format!("owner {owner}; east {}; west {}", e.summary(), w.summary())
+        })
+    })
+    .await;
+    world.finish().await;
+}
