@@ -42,3 +42,25 @@ async fn a_primary_whose_dynamodb_calls_hang_stops_serving_before_the_standby_ta
 async fn a_primary_cut_off_from_dynamodb_demotes_its_volume_before_the_standby_promotes_its_own() {
     fencing::demotes_its_volume_before_takeover("fence-volume").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_cut_off_while_its_ingress_patches_hang_still_stops_its_workloads_and_volume_first()
+ {
+    fencing::fences_past_a_hanging_ingress("fence-ingress-hang").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_cut_off_from_dynamodb_whose_controller_is_killed_and_restarted_stops_serving_before_the_takeover()
+ {
+    restarts::killed_and_restarted_while_cut_off().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_group_edited_while_its_primary_is_cut_off_still_fences_before_the_takeover() {
+    restarts::spec_edit_while_cut_off().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_handover_while_the_primary_is_cut_off_still_fences_before_the_takeover() {
+    restarts::leader_handover_while_cut_off().await;
+}

@@ -49,7 +49,7 @@ pub(super) async fn bounded<T>(
 ) -> Result<T, String> {
     tokio::time::timeout(bound, call).await.map_err(|_| {
         format!(
-            "cluster {cluster} did not answer in time to {what} for {group} (allowed {bound:?}: one heartbeat interval, and never past the serving deadline); treated as a failed call"
+            "cluster {cluster} did not answer in time to {what} for {group} (allowed {bound:?}: one heartbeat interval, shared by the steps of a deactivation, and never past the serving deadline); treated as a failed call"
         )
     })
 }
@@ -158,7 +158,10 @@ impl Converger<'_> {
 
     /// Runs one call for `d` within its bound: the interval, and never past the deadline of
     /// a decision that lets the cluster serve. A deactivation has no serving deadline (it is
-    /// what happens once that has passed), so each of its calls gets the whole interval.
+    /// what happens once that has passed) and goes on past a step that fails, so its steps
+    /// share one interval: a step whose call hangs (a stuck admission webhook on the Ingress)
+    /// then delays the steps after it by a fraction of the interval, not by a whole one each
+    /// time it is tried, and the workloads still stop before another cluster takes over.
     async fn bounded<T>(
         &self,
         d: &Decision,
@@ -166,7 +169,10 @@ impl Converger<'_> {
         call: impl Future<Output = T>,
     ) -> Result<T, String> {
         let deadline = d.serve_until.filter(|_| d.role.is_active());
-        let bound = call_bound(self.interval, deadline, self.clock.monotonic());
+        let mut bound = call_bound(self.interval, deadline, self.clock.monotonic());
+        if !d.role.is_active() {
+            bound = bound / Action::DEACTIVATE.len() as u32;
+        }
         let name = self.cluster.cluster_name();
         bounded(bound, name, self.group, what, call).await
     }

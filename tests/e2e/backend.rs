@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::fixtures::NS;
 use crate::apiserver::FakeApiServer;
 use crate::support::control_plane::ControlPlane;
+use crate::support::control_plane::sync_client::SyncClient;
 use crate::support::kube_fault_proxy::KubeFaultProxy;
 
 /// Which API server a test binary's clusters run.
@@ -40,6 +41,8 @@ pub struct RealApi {
     pub proxy: KubeFaultProxy,
     /// A token of the controller's ServiceAccount.
     pub token: String,
+    /// Synchronous reads for the samplers, on a thread of their own.
+    pub sync: SyncClient,
 }
 
 /// One cluster's API server.
@@ -48,10 +51,6 @@ pub enum Api {
     Fake(FakeApiServer),
     /// Real.
     Real(Box<RealApi>),
-}
-
-fn block<F: std::future::Future>(fut: F) -> F::Output {
-    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(fut))
 }
 
 impl Api {
@@ -121,7 +120,7 @@ impl Api {
     pub fn try_get(&self, path: &str) -> Result<Option<Value>, String> {
         match self {
             Api::Fake(f) => Ok(f.get(path)),
-            Api::Real(r) => block(r.plane.get(path)),
+            Api::Real(r) => r.sync.get(path),
         }
     }
 
@@ -129,7 +128,9 @@ impl Api {
     pub fn put_object(&self, obj: Value) -> Value {
         match self {
             Api::Fake(f) => f.put_object(obj),
-            Api::Real(r) => block(r.plane.apply(obj))
+            Api::Real(r) => r
+                .sync
+                .apply(obj)
                 .unwrap_or_else(|e| panic!("apply on {}: {e}", r.plane.name)),
         }
     }
@@ -152,7 +153,7 @@ impl Api {
                     "Pod" => "/api/v1/pods",
                     other => panic!("objects({other}): add its list path to tests/e2e/backend.rs"),
                 };
-                block(r.plane.list(path))
+                r.sync.list(path)
             }
         }
     }
@@ -196,9 +197,17 @@ async fn start_real(name: &str, dir: &Path) -> RealApi {
     let proxy = KubeFaultProxy::start(&plane.url, &plane.ca, &plane.dir)
         .await
         .unwrap_or_else(|e| panic!("fault proxy for {name}: {e}"));
+    // Started from a blocking thread: its start waits for the new thread's client.
+    let kubeconfig = plane.admin_kubeconfig.clone();
+    let cluster = name.to_string();
+    let sync = tokio::task::spawn_blocking(move || SyncClient::start(&cluster, kubeconfig))
+        .await
+        .unwrap_or_else(|e| panic!("sync client for {name}: {e}"))
+        .unwrap_or_else(|e| panic!("sync client for {name}: {e}"));
     RealApi {
         plane,
         proxy,
         token,
+        sync,
     }
 }

@@ -87,9 +87,8 @@ async fn a_primary_controller_killed_and_restarted_by_the_kubelet_keeps_its_grou
     world.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_primary_cut_off_from_dynamodb_whose_controller_is_killed_and_restarted_stops_serving_before_the_takeover()
- {
+/// The scenario behind `a_primary_cut_off_from_dynamodb_whose_controller_is_killed_and_restarted_stops_serving_before_the_takeover` (the test functions are in each binary's root).
+pub async fn killed_and_restarted_while_cut_off() {
     // The restart budget is part of the fencing arithmetic (docs/controller.md): the kubelet's
     // restart (0.5 s here), the process's start-up with its first table check (up to 3 s),
     // the crashed leader's Lease running out (2 s), and the new agent's one bounded attempt
@@ -110,8 +109,8 @@ async fn a_primary_cut_off_from_dynamodb_whose_controller_is_killed_and_restarte
     world.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failover_group_edited_while_its_primary_is_cut_off_still_fences_before_the_takeover() {
+/// The scenario behind `a_failover_group_edited_while_its_primary_is_cut_off_still_fences_before_the_takeover` (the test functions are in each binary's root).
+pub async fn spec_edit_while_cut_off() {
     let (world, proxy, _launch) = pair_with_cuttable_east("cut-edit", &[]).await;
     proxy.set_path(Path::Reset);
     // A spec edit restarts the group's agent inside the running controller.
@@ -126,8 +125,8 @@ async fn a_failover_group_edited_while_its_primary_is_cut_off_still_fences_befor
     world.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_leader_handover_while_the_primary_is_cut_off_still_fences_before_the_takeover() {
+/// The scenario behind `a_leader_handover_while_the_primary_is_cut_off_still_fences_before_the_takeover` (the test functions are in each binary's root).
+pub async fn leader_handover_while_cut_off() {
     let (mut world, proxy, _launch) = pair_with_cuttable_east("cut-handover", &["a", "b"]).await;
     let mut leader = None;
     for key in ["east/a", "east/b"] {

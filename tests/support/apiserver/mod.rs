@@ -95,6 +95,8 @@ struct Faults {
     unavailable: bool,
     fail_next: u32,
     fail_status: u16,
+    /// Requests whose method and path match are never answered.
+    hang: Option<(String, String)>,
 }
 
 /// State shared by the connection tasks, the watch streams and the handle.
@@ -143,6 +145,14 @@ impl Shared {
         if let Some(r) = lock(&self.log).get_mut(index) {
             r.status = status;
         }
+    }
+
+    /// Whether a request with `method` to `path` is to hang (`FakeApiServer::set_hanging`).
+    fn hangs(&self, method: &str, path: &str) -> bool {
+        lock(&self.faults)
+            .hang
+            .as_ref()
+            .is_some_and(|(m, p)| m.eq_ignore_ascii_case(method) && path.contains(p.as_str()))
     }
 
     fn injected_fault(&self) -> Option<ApiError> {
@@ -295,6 +305,13 @@ impl FakeApiServer {
         if unavailable {
             self.shared.write(|st| st.close_epoch += 1);
         }
+    }
+
+    /// While `Some((method, path part))`, every request with that method whose path contains
+    /// `path part` is never answered (a stuck API server or admission webhook); `None` answers
+    /// them again.
+    pub fn set_hanging(&self, rule: Option<(&str, &str)>) {
+        lock(&self.shared.faults).hang = rule.map(|(m, p)| (m.to_string(), p.to_string()));
     }
 
     /// The next `n` requests (of any kind) fail with `status` and a matching Status body.

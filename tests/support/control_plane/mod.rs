@@ -18,6 +18,7 @@
 pub mod certs;
 pub mod objects;
 pub mod process;
+pub mod sync_client;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -131,41 +131,12 @@ pub fn gvk_of(obj: &Value) -> Result<GroupVersionKind, String> {
 impl ControlPlane {
     /// Server-side applies `obj` (forcing ownership, as GitOps does); returns the stored object.
     pub async fn apply(&self, obj: Value) -> Result<Value, String> {
-        let gvk = gvk_of(&obj)?;
-        let name = obj["metadata"]["name"]
-            .as_str()
-            .ok_or("object without a name")?
-            .to_string();
-        let (resource, caps) = kube::discovery::pinned_kind(&self.client, &gvk)
-            .await
-            .map_err(|e| format!("discover {gvk:?} on {}: {e}", self.name))?;
-        let api: Api<DynamicObject> = match (caps.scope, obj["metadata"]["namespace"].as_str()) {
-            (kube::discovery::Scope::Namespaced, Some(ns)) => {
-                Api::namespaced_with(self.client.clone(), ns, &resource)
-            }
-            (kube::discovery::Scope::Namespaced, None) => {
-                Api::default_namespaced_with(self.client.clone(), &resource)
-            }
-            (kube::discovery::Scope::Cluster, _) => Api::all_with(self.client.clone(), &resource),
-        };
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let applied = api
-            .patch(&name, &params, &Patch::Apply(&obj))
-            .await
-            .map_err(|e| format!("apply {} {name} on {}: {e}", gvk.kind, self.name))?;
-        serde_json::to_value(applied).map_err(|e| e.to_string())
+        apply_with(&self.client, &self.name, obj).await
     }
 
     /// The object at an API path, `None` when it does not exist.
     pub async fn get(&self, path: &str) -> Result<Option<Value>, String> {
-        let req = http::Request::get(path)
-            .body(Vec::new())
-            .map_err(|e| e.to_string())?;
-        match self.client.request::<Value>(req).await {
-            Ok(v) => Ok(Some(v)),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
-            Err(e) => Err(format!("GET {path} on {}: {e}", self.name)),
-        }
+        get_with(&self.client, &self.name, path).await
     }
 
     /// The items of a list at an API path.
@@ -215,5 +186,48 @@ impl ControlPlane {
             .ok_or_else(|| {
                 format!("TokenRequest for {namespace}/{name} returned no token: {answer}")
             })
+    }
+}
+
+/// [`ControlPlane::apply`] with any client (`cluster` names it in messages).
+pub async fn apply_with(client: &kube::Client, cluster: &str, obj: Value) -> Result<Value, String> {
+    let gvk = gvk_of(&obj)?;
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .ok_or("object without a name")?
+        .to_string();
+    let (resource, caps) = kube::discovery::pinned_kind(client, &gvk)
+        .await
+        .map_err(|e| format!("discover {gvk:?} on {cluster}: {e}"))?;
+    let api: Api<DynamicObject> = match (caps.scope, obj["metadata"]["namespace"].as_str()) {
+        (kube::discovery::Scope::Namespaced, Some(ns)) => {
+            Api::namespaced_with(client.clone(), ns, &resource)
+        }
+        (kube::discovery::Scope::Namespaced, None) => {
+            Api::default_namespaced_with(client.clone(), &resource)
+        }
+        (kube::discovery::Scope::Cluster, _) => Api::all_with(client.clone(), &resource),
+    };
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let applied = api
+        .patch(&name, &params, &Patch::Apply(&obj))
+        .await
+        .map_err(|e| format!("apply {} {name} on {cluster}: {e}", gvk.kind))?;
+    serde_json::to_value(applied).map_err(|e| e.to_string())
+}
+
+/// [`ControlPlane::get`] with any client.
+pub async fn get_with(
+    client: &kube::Client,
+    cluster: &str,
+    path: &str,
+) -> Result<Option<Value>, String> {
+    let req = http::Request::get(path)
+        .body(Vec::new())
+        .map_err(|e| e.to_string())?;
+    match client.request::<Value>(req).await {
+        Ok(v) => Ok(Some(v)),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+        Err(e) => Err(format!("GET {path} on {cluster}: {e}")),
     }
 }
