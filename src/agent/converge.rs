@@ -171,7 +171,7 @@ impl Converger<'_> {
         let deadline = d.serve_until.filter(|_| d.role.is_active());
         let mut bound = call_bound(self.interval, deadline, self.clock.monotonic());
         if !d.role.is_active() {
-            bound = bound / Action::DEACTIVATE.len() as u32;
+            bound /= Action::DEACTIVATE.len() as u32;
         }
         let name = self.cluster.cluster_name();
         bounded(bound, name, self.group, what, call).await
