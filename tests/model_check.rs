@@ -1,6 +1,8 @@
 //! Model check of the coordination protocol with stateright: the REAL `protocol::step`, run by
 //! 2 or 3 agents against a model of the table, explored breadth-first over every interleaving
 //! and fault up to a time horizon, checking invariants 1-4 of docs/protocol.md in every state.
+//! The clusters are of one of two kinds: simulated, with a serving-lease watchdog (the in-memory
+//! backend), or Kubernetes, with none (`src/k8s/kube/`).
 //!
 //! Modelled (files under `tests/model_check/`):
 //! - the table (`table.rs`): CONFIG, `CLUSTER#` records (heartbeatSeq, report, ack, fenced),
@@ -15,17 +17,30 @@
 //!   the first lost race; remember/forget the lock as the outcomes say), then converge: renew the
 //!   serving lease with `serve_until` for PRIMARY, every action with the decision's epoch, no
 //!   activation step at or after `serve_until`; `Decision::hold` when the read fails.
-//! - each cluster (`world.rs`): its four steps, the newest epoch applied (older actions are
-//!   refused), and the watchdog that takes traffic off when the serving lease lapses
+//! - each simulated cluster (`world.rs`): its four steps, the newest epoch applied (older
+//!   actions are refused), and the watchdog that takes traffic off when the serving lease lapses
 //!   (`ClusterActions::renew_serving_lease`).
-//! - faults: crash (memory lost; a restart observes afresh), pause (the frozen process later
+//! - each Kubernetes cluster (`kube.rs`): no watchdog, so only an agent switches it off; the
+//!   epoch stamped on each step's object (`kubectl-failover.io/epoch`), writes conditional on
+//!   the object's `resourceVersion`, no memory of applied epochs outliving a process; and the
+//!   three fixes of `src/agent/group/start.rs` and `src/k8s/kube/fencing.rs`, each a switch:
+//!   F1, a restarted agent that has not read the group by `created + min(heartbeatInterval,
+//!   serve window)` (its second tick) fences the cluster (the deactivation steps at epoch 0,
+//!   held while reads fail); F2, every action stamps its epoch on each object whose stamp is
+//!   older, also one already in the asked state (annotation only); F3, a deactivation is never
+//!   refused by a newer stamp (kept). An activation is refused by a newer stamp.
+//! - faults (`faults.rs`): crash (memory lost; a restart observes afresh), pause (the frozen process later
 //!   carries out its old decision, possibly after a new process started: the fencing epoch must
 //!   stop it), link cut (every store call fails, or only heartbeat writes), heal, delayed read
 //!   replies (arriving intervals later), lost write replies (applied; the agent does not learn),
 //!   writes or converges running into the next interval, lock and heartbeat leases lapsing as
 //!   time passes, and a person's CONSISTENCY request (forced or not) via `request_transition`,
 //!   read at time 1, whose compare-and-set lands at once or (a delay) at a later interval
-//!   boundary, as a `promote` waiting at its confirmation prompt would.
+//!   boundary, as a `promote` waiting at its confirmation prompt would. On Kubernetes a pause
+//!   may also fall between an activation step's check (serving deadline not passed, stamp not
+//!   newer, object off) and its write, which stays in flight with the `resourceVersion` read at
+//!   the check and lands when the process wakes up: as checked if the object has not changed,
+//!   else (409) read, checked and decided again against its current stamp.
 //!
 //! Abstracted away (so the numbers are finite and a run fits in CI time):
 //! - time is whole heartbeat intervals: interval 1s, `timeouts.heartbeat` 4s, transitoryState
@@ -42,21 +57,54 @@
 //!   serves), so every path printed is a real run;
 //! - partial-order reductions that drop no behaviour: restarts, heals and faults on an idle
 //!   process happen at interval boundaries (they commute with the other agents' steps), and a
-//!   converge that changes nothing happens in the step of its decision (`agent.rs`).
+//!   converge that changes nothing happens in the step of its decision (`agent.rs`);
+//! - Kubernetes only, what the fencing arithmetic assumes there: a process that is down
+//!   (crashed, or paused) has been replaced by the next interval boundary (the kubelet restarts
+//!   a crashed or stuck container within the restart budget, docs/controller.md; a process that
+//!   never comes back cannot fence, and then invariant 1 cannot hold); every store call is
+//!   bounded by one interval and the serving deadline (Decision 18), so a delayed read reply
+//!   arrives in the next interval, or the read fails at the deadline, and a fresh agent's reply
+//!   comes before its start deadline or not at all; a write in flight lands within two intervals
+//!   of its check (the fence margin) or never; one object per step; the fresh agent's fence runs
+//!   in the model step of the tick it starts.
 //!
-//! Properties (`model.rs`): `always` invariants 1-4 plus "an ack is true when written";
+//! Properties (`properties.rs`): `always` invariants 1-4 plus "an ack is true when written";
 //! `sometimes` witnesses per run (a planned and an automatic failover complete, a rollback, a
-//! lock take-over, a stale action refused by its epoch, self-fencing), so no run is vacuous;
-//! and two runs that must fail (a store without conditional writes, a group without
-//! self-fencing) show that the invariants can. Each test prints the states explored and every
-//! property's result. `cargo test --release --test model_check` runs the full bounds (about two
-//! minutes on 2 cores, the largest test a minute); debug builds (plain `cargo test`, about 2.5
-//! minutes) run the two largest configurations one interval shorter.
+//! lock take-over, a stale action refused by its epoch, self-fencing, the fresh agent's fence,
+//! a write in flight refused by a newer stamp), so no run is vacuous. Runs that must fail show
+//! that the invariants can: a store without conditional writes, a group without self-fencing,
+//! and on Kubernetes (`kubernetes.rs`), in the configuration of a run that holds with all fixes:
+//! - without F1 (crash, then the link cut: `restart_cut_off`): the restarted agent never reads
+//!   the group and leaves its cluster serving while the other takes over;
+//! - without F2 (a pause between the check and the write of the network step, two delays,
+//!   a planned failover: `paused_write`): the new process deactivates at the newer epoch, finds
+//!   the network off and leaves its old stamp; the write checked before lands after the flip,
+//!   next to the new owner;
+//! - without F3 (`restart_cut_off`): the fresh agent's fence at epoch 0 is refused by the
+//!   stamps of the decision that activated the cluster, which keeps serving;
+//! - a write in flight for ever (no bound, all fixes): the paused process's network write lands
+//!   after its successor, cut off from the store, fenced at epoch 0 (which stamps nothing it
+//!   could be refused by) and after the other cluster took over; so the bound is needed.
+//!
+//! Each test prints the states explored and every property's result. `cargo test --release
+//! --test model_check` runs the full bounds: about three and a half minutes on 2 cores (the
+//! largest test a minute); the Kubernetes runs use smaller bounds than the simulated ones (2
+//! clusters, 6-10 intervals, 1-2 faults) and run in release builds only. Debug builds (plain
+//! `cargo test`, about 2.5 minutes) skip them and run the two largest simulated configurations
+//! one interval shorter.
 
 #[path = "model_check/agent.rs"]
 mod agent;
+#[path = "model_check/faults.rs"]
+mod faults;
+#[path = "model_check/kube.rs"]
+mod kube;
+#[path = "model_check/kubernetes.rs"]
+mod kubernetes;
 #[path = "model_check/model.rs"]
 mod model;
+#[path = "model_check/properties.rs"]
+mod properties;
 #[path = "model_check/run.rs"]
 mod run;
 #[path = "model_check/table.rs"]
@@ -64,8 +112,8 @@ mod table;
 #[path = "model_check/world.rs"]
 mod world;
 
-use model::*;
-use world::Config;
+use properties::*;
+use world::{Config, Kind};
 
 /// A run with every fault kind enabled and no budget: each test sets its bounds.
 fn config(clusters: usize, horizon: u64) -> Config {
@@ -81,6 +129,8 @@ fn config(clusters: usize, horizon: u64) -> Config {
         forced_promotions: true,
         unconditional_writes: false,
         self_fencing: true,
+        kind: Kind::Watchdog,
+        late_write_bound: Some(2),
         expect: &[],
     }
 }

@@ -2,16 +2,15 @@
 //! heartbeat then read (either may fail), the reply arrives (observe + the real `step`), the
 //! writes in order (each may lose its race or have its reply lost), then converge the cluster
 //! (serving lease renewed for a PRIMARY decision, activation only before `serve_until`, every
-//! action carrying the decision's epoch). Also crashes, pauses, restarts and a person's request.
+//! action carrying the decision's epoch); on a Kubernetes cluster (`kube.rs`) the fresh agent's
+//! fence and reads bounded by the call budget. Faults and time are in `faults.rs`.
 
+use super::kube;
 use super::table::Outcome;
-use super::world::{Agent, Cluster, Link, Stage, World, Zombie, name, policy};
+use super::world::{Cluster, Kind, Link, Stage, World, policy};
 use kubectl_failover::k8s::Action;
-use kubectl_failover::protocol::{
-    Decision, Intent, LocalFacts, LocalProgress, Observations, Role, TransitionRequest,
-    request_transition, step,
-};
-use kubectl_failover::store::{ClusterState, ClusterStatus, FailoverMode, Health};
+use kubectl_failover::protocol::{Decision, Intent, LocalFacts, LocalProgress, Role, step};
+use kubectl_failover::store::{ClusterState, ClusterStatus, Health};
 use std::time::Duration;
 
 /// What every agent of a run shares.
@@ -20,16 +19,47 @@ pub struct Env {
     pub lease: u64,
     /// The group's `selfFencing` policy.
     pub self_fencing: bool,
+    /// The clusters' kind.
+    pub kind: Kind,
+    /// See `Config::late_write_bound`.
+    pub late_write_bound: Option<u64>,
+}
+
+impl Env {
+    /// F1 applies: a Kubernetes cluster with the fresh agent's fence, and self-fencing on (the
+    /// fence's window is the serve window, which self-fencing off does not have).
+    fn fences_at_start(&self) -> bool {
+        self.self_fencing && self.kind.fixes().is_some_and(|f| f.fence_at_start)
+    }
 }
 
 /// Agent `i`'s tick: its heartbeat write (carrying the previous decision's report; fails
 /// unless the link is up), then its read (fails when the link is down: `Decision::hold`, the
 /// previous role, no writes, fenced once `serve_until` has passed). The reply arrives at once
-/// (observe + `step`) or, `delayed`, in a later interval (`arrive`).
+/// (observe + `step`) or, `delayed`, in a later interval (`arrive`). F1: a process that has not
+/// read the group since it started and whose first read failed fences its cluster first.
 pub fn start(w: &mut World, env: &Env, i: usize, delayed: bool) {
     let (now, mono) = (w.now, World::mono(i, w.now));
     let a = &mut w.agents[i];
     a.ticked_at = Some(now);
+    if a.last.is_none() && a.first_read_failed {
+        // Its start deadline (`created + min(interval, serve window)`: one interval, so this
+        // tick) passed without a read: the deactivation steps at epoch 0, before any store
+        // call (`fence_before_the_store`); held while reads fail.
+        let d = kube::fence_at_start();
+        let wall = World::wall(now, 0);
+        a.progress = converge_cluster(
+            &mut a.cluster,
+            env.kind,
+            &d,
+            mono,
+            wall,
+            a.progress.clone(),
+            0,
+        );
+        a.last = Some(d);
+        a.first_read_failed = false;
+    }
     if a.link == Link::Up {
         a.seq += 1;
         let report = a.last.as_ref().map(|d| d.report.clone());
@@ -50,13 +80,18 @@ pub fn start(w: &mut World, env: &Env, i: usize, delayed: bool) {
         a.heartbeat_ok_at = Some(mono);
     }
     if a.link == Link::Down {
-        if let Some(last) = &a.last {
-            let mut held = last.hold(mono);
-            held.notes.clear();
-            a.last = Some(held.clone());
-            a.stage = Stage::Converging { decision: held };
-            converge_if_noop(w, i);
+        if a.last.is_some() {
+            hold(w, env, i);
+        } else {
+            a.first_read_failed = env.fences_at_start();
         }
+        return;
+    }
+    if delayed && a.last.is_none() && env.fences_at_start() {
+        // A fresh agent's calls never run past its start deadline, the next interval boundary:
+        // a reply that would come later is a failed read.
+        w.delays += 1;
+        a.first_read_failed = true;
         return;
     }
     let with_lock = a.last.as_ref().is_none_or(|d| d.read_lock_next);
@@ -73,10 +108,35 @@ pub fn start(w: &mut World, env: &Env, i: usize, delayed: bool) {
     }
 }
 
-/// The reply to agent `i`'s read arrives: observe it and call the real `step`.
+/// A failed read: `Decision::hold` of the previous decision, converged.
+fn hold(w: &mut World, env: &Env, i: usize) {
+    let mono = World::mono(i, w.now);
+    let a = &mut w.agents[i];
+    if let Some(last) = &a.last {
+        let mut held = last.hold(mono);
+        held.notes.clear();
+        a.last = Some(held.clone());
+        a.stage = Stage::Converging { decision: held };
+        converge_if_noop(w, env, i);
+    }
+}
+
+/// The reply to agent `i`'s read arrives: observe it and call the real `step`. On Kubernetes a
+/// delayed reply arrives in the next interval (every store call is bounded by one interval,
+/// `GroupAgent::call_budget`), unless the serving deadline of a PRIMARY came first: the read
+/// was cut there and failed.
 pub fn arrive(w: &mut World, env: &Env, i: usize) {
     let (now, mono) = (w.now, World::mono(i, w.now));
     let a = &mut w.agents[i];
+    let past_deadline = a
+        .last
+        .as_ref()
+        .is_some_and(|d| d.role.is_active() && d.serve_until.is_some_and(|u| mono >= u));
+    if env.kind != Kind::Watchdog && past_deadline {
+        a.stage = Stage::Idle;
+        hold(w, env, i);
+        return;
+    }
     let Stage::Reading {
         snapshot,
         with_lock,
@@ -110,7 +170,7 @@ pub fn arrive(w: &mut World, env: &Env, i: usize) {
     }
     a.last = Some(d.clone());
     a.stage = next_stage(d, 0);
-    converge_if_noop(w, i);
+    converge_if_noop(w, env, i);
 }
 
 fn next_stage(decision: Decision, next: usize) -> Stage {
@@ -126,21 +186,20 @@ fn next_stage(decision: Decision, next: usize) -> Stage {
 /// property, so it happens in the same model step as the decision's last write. It stays a step
 /// of its own while a paused process of the agent could act on the same cluster in between.
 /// (A pause between such a decision and its converge is `stop` on an idle process.)
-fn converge_if_noop(w: &mut World, i: usize) {
+fn converge_if_noop(w: &mut World, env: &Env, i: usize) {
     let mono = World::mono(i, w.now);
     let a = &w.agents[i];
     let Stage::Converging { decision: d } = &a.stage else {
         return;
     };
-    let c = &a.cluster;
     let lapsed = d.role.is_active() && d.serve_until.is_some_and(|u| mono >= u);
-    if a.zombie.is_none() && c.converged(d.role) && d.epoch >= c.applied_epoch && !lapsed {
-        converge(w, i);
+    if a.zombie.is_none() && a.cluster.untouched_by(env.kind, d) && !lapsed {
+        converge(w, env, i);
     }
 }
 
 /// Executes one write for a process holding `lock`; returns whether to go on with the next.
-fn execute(
+pub(super) fn execute(
     w: &mut World,
     env: &Env,
     intent: &Intent,
@@ -176,7 +235,7 @@ pub fn write(w: &mut World, env: &Env, i: usize, reply_lost: bool) {
     if w.agents[i].link == Link::Down {
         // The store is unreachable: nothing is written, the list stops.
         w.agents[i].stage = Stage::Converging { decision };
-        converge_if_noop(w, i);
+        converge_if_noop(w, env, i);
         return;
     }
     if reply_lost {
@@ -195,184 +254,73 @@ pub fn write(w: &mut World, env: &Env, i: usize, reply_lost: bool) {
     } else {
         Stage::Converging { decision }
     };
-    converge_if_noop(w, i);
+    converge_if_noop(w, env, i);
+}
+
+/// Runs the steps `steps` of a decision's role in order with its epoch, as the converger does:
+/// no activation step at or after `serve_until`, a stop at the first refused step. Returns
+/// whether every one of them ran; a network change is noted in `progress`.
+pub fn run_steps(
+    cluster: &mut Cluster,
+    kind: Kind,
+    d: &Decision,
+    mono: Duration,
+    wall: chrono::DateTime<chrono::Utc>,
+    progress: &mut LocalProgress,
+    steps: std::ops::Range<usize>,
+) -> bool {
+    let active = d.role.is_active();
+    for action in &d.role.actions()[steps] {
+        if active && d.serve_until.is_some_and(|u| mono >= u) {
+            return false;
+        }
+        match cluster.apply(kind, *action, d.epoch) {
+            None => return false,
+            Some(true) if *action == Action::NetworkOn => progress.network_on_at = Some(wall),
+            Some(true) if *action == Action::NetworkOff => progress.network_off_at = Some(wall),
+            Some(_) => {}
+        }
+    }
+    true
 }
 
 /// Converges a cluster to a decision's role, as the agent does after its writes: renew the
-/// serving lease with `serve_until` for PRIMARY, then every step in order with the decision's
-/// epoch, starting no activation step at or after `serve_until`. Returns the progress to record.
-fn converge_cluster(
+/// serving lease with `serve_until` for PRIMARY (the simulated cluster's watchdog; Kubernetes
+/// has none), then every step from `from` in order with the decision's epoch, starting no
+/// activation step at or after `serve_until`. Returns the progress to record.
+pub(super) fn converge_cluster(
     cluster: &mut Cluster,
+    kind: Kind,
     d: &Decision,
     mono: Duration,
     wall: chrono::DateTime<chrono::Utc>,
     mut progress: LocalProgress,
+    from: usize,
 ) -> LocalProgress {
-    if d.role == Role::Primary
+    if kind == Kind::Watchdog
+        && d.role == Role::Primary
         && let Some(until) = d.serve_until
     {
         // `renew_serving_lease(until - now)`: never into the past.
         cluster.serve_deadline = Some(until.max(mono));
     }
     cluster.watchdog(mono);
-    let active = d.role.is_active();
-    let mut complete = true;
-    for action in d.role.actions() {
-        if active && d.serve_until.is_some_and(|u| mono >= u) {
-            complete = false;
-            break;
-        }
-        match cluster.apply(action, d.epoch) {
-            None => {
-                complete = false;
-                break;
-            }
-            Some(true) if action == Action::NetworkOn => progress.network_on_at = Some(wall),
-            Some(true) if action == Action::NetworkOff => progress.network_off_at = Some(wall),
-            Some(_) => {}
-        }
-    }
+    let steps = from..d.role.actions().len();
+    let complete = run_steps(cluster, kind, d, mono, wall, &mut progress, steps);
     let done = complete && cluster.converged(d.role);
     progress.epoch = d.epoch;
-    progress.activated = done && active;
-    progress.deactivated = done && !active;
+    progress.activated = done && d.role.is_active();
+    progress.deactivated = done && !d.role.is_active();
     progress
 }
 
 /// Agent `i` converges its cluster and ends its tick.
-pub fn converge(w: &mut World, i: usize) {
+pub fn converge(w: &mut World, env: &Env, i: usize) {
     let (mono, wall) = (World::mono(i, w.now), World::wall(w.now, 0));
     let a = &mut w.agents[i];
     let Stage::Converging { decision } = std::mem::replace(&mut a.stage, Stage::Idle) else {
         return;
     };
-    a.progress = converge_cluster(&mut a.cluster, &decision, mono, wall, a.progress.clone());
-}
-
-/// Agent `i`'s process stops: it crashed (all memory lost), or with `pause` it froze holding
-/// its decision, which it may carry out later (`wake`) while a new process runs. Either way a
-/// new process may start (`restart`); the cluster keeps running and its watchdog keeps watch.
-pub fn stop(w: &mut World, i: usize, pause: bool) {
-    w.faults += 1;
-    let a = &mut w.agents[i];
-    let stage = std::mem::replace(&mut a.stage, Stage::Idle);
-    if pause {
-        a.zombie = match stage {
-            Stage::Writing { decision, next } => Some(Zombie {
-                decision,
-                next,
-                lock: a.lock.clone(),
-            }),
-            Stage::Converging { decision } => Some(Zombie {
-                next: decision.writes.len(),
-                decision,
-                lock: a.lock.clone(),
-            }),
-            // Paused after a tick that converged at once (see `converge_if_noop`): it would
-            // converge again with the same decision.
-            Stage::Idle => a.last.clone().map(|decision| Zombie {
-                next: decision.writes.len(),
-                decision,
-                lock: a.lock.clone(),
-            }),
-            Stage::Reading { .. } => None,
-        };
-    }
-    *a = Agent {
-        up: false,
-        obs: Observations::default(),
-        lock: None,
-        progress: LocalProgress::unknown(),
-        heartbeat_ok_at: None,
-        last: None,
-        ..a.clone()
-    };
-}
-
-/// A new process of agent `i` starts, knowing nothing (its heartbeat sequence continues).
-pub fn restart(w: &mut World, i: usize) {
-    w.agents[i].up = true;
-}
-
-/// Agent `i`'s paused process wakes up and carries out the rest of its old decision: its
-/// writes (stopping at the first lost race), then its local steps. Then it is gone.
-pub fn wake(w: &mut World, env: &Env, i: usize) {
-    let Some(z) = w.agents[i].zombie.take() else {
-        return;
-    };
-    let mut lock = z.lock.clone();
-    let writes = if w.agents[i].link == Link::Down {
-        &[][..]
-    } else {
-        &z.decision.writes[z.next..]
-    };
-    for intent in writes {
-        if !execute(w, env, intent, &mut lock) {
-            break;
-        }
-    }
-    let (mono, wall) = (World::mono(i, w.now), World::wall(w.now, 0));
-    let a = &mut w.agents[i];
-    // The old process's idea of its progress dies with it.
-    let _ = converge_cluster(
-        &mut a.cluster,
-        &z.decision,
-        mono,
-        wall,
-        LocalProgress::unknown(),
-    );
-}
-
-/// A person asks for a CONSISTENCY transition to `target`: reads the group and builds the
-/// request with `request_transition`; its compare-and-set lands at once or, `late`, at a later
-/// interval boundary (`land_request`). Returns false when `request_transition` refuses.
-pub fn promote(w: &mut World, target: usize, force: bool, late: bool) -> bool {
-    let snap = w.table.snapshot(false);
-    let request = TransitionRequest {
-        target: name(target),
-        mode: FailoverMode::Consistency,
-        force,
-        reason: "planned".into(),
-        initiator: "person".into(),
-        id: "planned".into(),
-        wall_now: World::wall(w.now, snap.config.version),
-        has_volume_replications: false,
-        automatic: false,
-    };
-    let Ok(config) = request_transition(&snap, &request) else {
-        return false;
-    };
-    w.request = Some((snap.config.version, config));
-    if late {
-        w.delays += 1;
-    } else {
-        land_request(w);
-    }
-    true
-}
-
-/// The person's compare-and-set lands (and loses if CONFIG changed since the read).
-pub fn land_request(w: &mut World) {
-    if let Some((expected, config)) = w.request.take() {
-        let _ = w.table.update_config(expected, &config, &mut w.breaches);
-    }
-}
-
-/// Cuts agent `i`'s link (`Link::Down` or `Link::NoHeartbeats`), or heals it (`Link::Up`).
-pub fn set_link(w: &mut World, i: usize, link: Link) {
-    if link != Link::Up {
-        w.faults += 1;
-    }
-    w.agents[i].link = link;
-}
-
-/// Time moves on one interval; a process still writing or converging costs a delay; every
-/// cluster's watchdog acts.
-pub fn tick(w: &mut World) {
-    let late = w.agents.iter().filter(|a| a.up && a.is_mid_tick()).count();
-    w.delays += u8::try_from(late).expect("few agents");
-    w.now += 1;
-    for (i, a) in w.agents.iter_mut().enumerate() {
-        a.cluster.watchdog(World::mono(i, w.now));
-    }
+    let progress = a.progress.clone();
+    a.progress = converge_cluster(&mut a.cluster, env.kind, &decision, mono, wall, progress, 0);
 }

@@ -1,13 +1,15 @@
-//! The stateright `Model`: which actions each state allows, what they do (`agent`), and the
-//! properties: invariants 1-4 of docs/protocol.md as `always`, and `sometimes` witnesses that
-//! show a run reaches the situations the invariants are about.
+//! The stateright `Model`: which actions each state allows, what they do (`agent`), and its
+//! properties (`properties.rs`).
 
 use super::agent::{self, Env};
+use super::faults;
+use super::properties;
 use super::table::{Table, lease_intervals};
-use super::world::{Agent, Breaches, Cluster, Config, Link, Stage, World, initial_config, name};
-use kubectl_failover::protocol::{LocalProgress, Observations, Role};
+use super::world::{Agent, Breaches, Cluster, Config, Kind, Link, Stage, World};
+use super::world::{initial_config, name};
+use kubectl_failover::protocol::{LocalProgress, Observations};
 use stateright::{Model, Property};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// One step of the model.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -38,6 +40,9 @@ pub enum Act {
     Crash(usize),
     /// Agent i's process freezes with its pending decision.
     Pause(usize),
+    /// Agent i's process (Kubernetes, converging to PRIMARY) freezes between the check and the
+    /// write of activation step k; the write lands when it wakes up.
+    PauseInStep(usize, usize),
     /// A new process of agent i starts.
     Restart(usize),
     /// Agent i's frozen process carries out its old decision.
@@ -45,9 +50,6 @@ pub enum Act {
     /// Agent i's link changes.
     Link(usize, Link),
 }
-
-/// A property's condition.
-type Condition = fn(&FailoverModel, &World) -> bool;
 
 /// The model of one run.
 pub struct FailoverModel {
@@ -67,6 +69,8 @@ impl FailoverModel {
         let env = Env {
             lease: lease_intervals(&config),
             self_fencing: cfg.self_fencing,
+            kind: cfg.kind,
+            late_write_bound: cfg.late_write_bound,
         };
         let agents = (0..cfg.clusters)
             .map(|i| Agent {
@@ -80,6 +84,7 @@ impl FailoverModel {
                 progress: LocalProgress::unknown(),
                 heartbeat_ok_at: None,
                 seq: 0,
+                first_read_failed: false,
                 last: None,
                 zombie: None,
                 cluster: Cluster::default(),
@@ -136,7 +141,10 @@ impl Model for FailoverModel {
         let unticked = |a: &Agent| a.up && a.stage == Stage::Idle && a.ticked_at != Some(w.now);
         let late = w.agents.iter().filter(|a| a.up && a.is_mid_tick()).count();
         let late_ok = usize::from(w.delays) + late <= usize::from(cfg.max_delays);
-        if w.now < cfg.horizon && late_ok && !w.agents.iter().any(unticked) {
+        // On Kubernetes a delayed read reply arrives in the next interval (`agent::arrive`).
+        let reading = |a: &Agent| matches!(a.stage, Stage::Reading { sent, .. } if sent < w.now);
+        let bounded = cfg.kind != Kind::Watchdog && w.agents.iter().any(|a| a.up && reading(a));
+        if w.now < cfg.horizon && late_ok && !bounded && !w.agents.iter().any(unticked) {
             out.push(Act::Tick { promote: None });
             let config = &w.table.config;
             // A person asks at the first interval boundary: faults can still strike at any point
@@ -210,6 +218,18 @@ impl Model for FailoverModel {
                 if faults && cfg.pauses && decided && a.last.is_some() && a.zombie.is_none() {
                     out.push(Act::Pause(i));
                 }
+                // On Kubernetes also between an activation step's check and its write (the
+                // steps whose check passes: `faults::pause_in_step`).
+                let activating =
+                    matches!(&a.stage, Stage::Converging { decision } if decision.role.is_active());
+                if faults
+                    && cfg.pauses
+                    && activating
+                    && a.zombie.is_none()
+                    && cfg.kind != Kind::Watchdog
+                {
+                    out.extend((0..4).map(|step| Act::PauseInStep(i, step)));
+                }
             } else if interval_start {
                 out.push(Act::Restart(i));
             }
@@ -231,9 +251,9 @@ impl Model for FailoverModel {
         let mut n = w.clone();
         match act {
             Act::Tick { promote } => {
-                agent::tick(&mut n);
+                faults::tick(&mut n, &self.env);
                 if let Some((target, force, late)) = promote
-                    && !agent::promote(&mut n, target, force, late)
+                    && !faults::promote(&mut n, target, force, late)
                 {
                     return None;
                 }
@@ -242,13 +262,18 @@ impl Model for FailoverModel {
             Act::Arrive(i) => agent::arrive(&mut n, &self.env, i),
             Act::Write(i) => agent::write(&mut n, &self.env, i, false),
             Act::WriteReplyLost(i) => agent::write(&mut n, &self.env, i, true),
-            Act::Converge(i) => agent::converge(&mut n, i),
-            Act::Crash(i) => agent::stop(&mut n, i, false),
-            Act::Pause(i) => agent::stop(&mut n, i, true),
-            Act::Restart(i) => agent::restart(&mut n, i),
-            Act::Wake(i) => agent::wake(&mut n, &self.env, i),
-            Act::Link(i, link) => agent::set_link(&mut n, i, link),
-            Act::LandRequest => agent::land_request(&mut n),
+            Act::Converge(i) => agent::converge(&mut n, &self.env, i),
+            Act::Crash(i) => faults::stop(&mut n, i, false),
+            Act::Pause(i) => faults::stop(&mut n, i, true),
+            Act::PauseInStep(i, step) => {
+                if !faults::pause_in_step(&mut n, &self.env, i, step) {
+                    return None;
+                }
+            }
+            Act::Restart(i) => faults::restart(&mut n, i),
+            Act::Wake(i) => faults::wake(&mut n, &self.env, i),
+            Act::Link(i, link) => faults::set_link(&mut n, i, link),
+            Act::LandRequest => faults::land_request(&mut n),
         }
         // Remember the largest version and epoch and every history record ever written, so a
         // decrease or a lost or rewritten record shows in the state itself.
@@ -261,136 +286,10 @@ impl Model for FailoverModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        let mut ps = vec![
-            Property::always(ONE_SERVER, one_server),
-            Property::always(TRUE_ACKS, true_acks),
-            Property::always(GROWING_VERSIONS, growing_versions),
-            Property::always(ONE_LOCK_HOLDER, one_lock_holder),
-            Property::always(ONE_HISTORY_RECORD, one_history_record),
-        ];
-        let witnesses: [(&'static str, Condition); 7] = [
-            (OWNERSHIP_MOVES, ownership_moves),
-            (PLANNED_COMPLETES, planned_completes),
-            (AUTOMATIC_COMPLETES, automatic_completes),
-            (ROLLED_BACK, rolled_back),
-            (LOCK_TAKEN_OVER, lock_taken_over),
-            (STALE_REFUSED, stale_refused),
-            (OWNER_FENCED, owner_fenced),
-        ];
-        for (name, condition) in witnesses {
-            if self.cfg.expect.contains(&name) {
-                ps.push(Property::sometimes(name, condition));
-            }
-        }
-        ps
+        properties::all(self.cfg.expect)
     }
 
     fn within_boundary(&self, w: &World) -> bool {
         w.now <= self.cfg.horizon
     }
-}
-
-/// Invariant 1.
-pub const ONE_SERVER: &str = "invariant 1: at most one cluster serves the group";
-/// Decision 12: an acknowledgement is true when written.
-pub const TRUE_ACKS: &str = "an acknowledgement is written only by a fully deactivated cluster";
-/// Invariant 2.
-pub const GROWING_VERSIONS: &str =
-    "invariant 2: CONFIG version and epoch never decrease; ownership moves only by a grant";
-/// Invariant 3.
-pub const ONE_LOCK_HOLDER: &str =
-    "invariant 3: one process holds the lock; take-over only after a whole unchanged lease";
-/// Invariant 4.
-pub const ONE_HISTORY_RECORD: &str =
-    "invariant 4: every ended transition has exactly one history record, never rewritten";
-/// Witness.
-pub const OWNERSHIP_MOVES: &str = "ownership moves to another cluster";
-/// Witness.
-pub const PLANNED_COMPLETES: &str = "a planned failover completes";
-/// Witness.
-pub const AUTOMATIC_COMPLETES: &str = "an automatic failover completes";
-/// Witness.
-pub const ROLLED_BACK: &str = "a stuck transition is rolled back";
-/// Witness.
-pub const LOCK_TAKEN_OVER: &str = "a dead driver's lock is taken over";
-/// Witness.
-pub const STALE_REFUSED: &str = "a paused process's stale action is refused by its epoch";
-/// Witness.
-pub const OWNER_FENCED: &str = "an active cluster fences itself";
-
-fn one_server(_: &FailoverModel, w: &World) -> bool {
-    let serving = w.agents.iter().enumerate();
-    let serving = serving.filter(|(i, a)| a.cluster.serving(World::mono(*i, w.now)));
-    serving.count() <= 1
-}
-
-fn true_acks(_: &FailoverModel, w: &World) -> bool {
-    !w.breaches.false_ack
-}
-
-fn growing_versions(_: &FailoverModel, w: &World) -> bool {
-    let c = &w.table.config;
-    c.version == w.max_version
-        && c.epoch == w.max_epoch
-        && c.epoch <= c.version
-        && !w.breaches.ungranted_ownership
-        && !w.breaches.decision_epoch_went_back
-}
-
-fn one_lock_holder(_: &FailoverModel, w: &World) -> bool {
-    let Some(token) = w.table.lock.as_ref().map(|l| &l.lease_token) else {
-        return !w.breaches.early_take_over;
-    };
-    let beliefs = w.agents.iter().flat_map(|a| {
-        let zombie = a.zombie.as_ref().and_then(|z| z.lock.as_ref());
-        [a.lock.as_ref(), zombie]
-    });
-    let holders = beliefs.flatten().filter(|l| l.lease_token == *token);
-    holders.count() <= 1 && !w.breaches.early_take_over
-}
-
-fn one_history_record(_: &FailoverModel, w: &World) -> bool {
-    let names: Vec<&String> = w.table.history.values().map(|h| &h.failover_name).collect();
-    let unique: BTreeSet<&String> = names.iter().copied().collect();
-    let ended: BTreeSet<&String> = w.table.ended.iter().collect();
-    names.len() == unique.len()
-        && unique == ended
-        && w.table.history == w.history_ever
-        && !w.breaches.transition_came_back
-}
-
-fn completed(w: &World, automatic: bool) -> bool {
-    w.table.history.values().any(|h| {
-        h.automatic == Some(automatic) && matches!(h.status.as_str(), "SUCCESS" | "FORCED_COMPLETE")
-    })
-}
-
-fn ownership_moves(_: &FailoverModel, w: &World) -> bool {
-    w.table.config.owner_cluster != "a"
-}
-
-fn planned_completes(_: &FailoverModel, w: &World) -> bool {
-    completed(w, false)
-}
-
-fn automatic_completes(_: &FailoverModel, w: &World) -> bool {
-    completed(w, true)
-}
-
-fn rolled_back(_: &FailoverModel, w: &World) -> bool {
-    w.table.history.values().any(|h| h.status == "ROLLED_BACK")
-}
-
-fn lock_taken_over(_: &FailoverModel, w: &World) -> bool {
-    w.table.lock_taken_over
-}
-
-fn stale_refused(_: &FailoverModel, w: &World) -> bool {
-    w.agents.iter().any(|a| a.cluster.refused_stale)
-}
-
-fn owner_fenced(_: &FailoverModel, w: &World) -> bool {
-    w.agents
-        .iter()
-        .any(|a| a.last.as_ref().is_some_and(|d| d.role == Role::Fenced))
 }

@@ -52,16 +52,16 @@ impl<C: Checker<FailoverModel>> CheckerExt for C {
 /// Checks `cfg` exhaustively, breadth-first (every reachable state up to its bounds; a
 /// counterexample is a shortest one), and reports.
 pub fn check(label: &str, cfg: Config) -> Run {
-    search(label, cfg, None)
+    search(label, cfg, &[])
 }
 
 /// Searches `cfg` depth-first until `property` has a discovery (a deep one is found long
 /// before the whole space is seen), and reports.
 pub fn find(label: &str, cfg: Config, property: &'static str) -> Run {
-    search(label, cfg, Some(property))
+    search(label, cfg, &[property])
 }
 
-fn search(label: &str, cfg: Config, stop_when: Option<&'static str>) -> Run {
+fn search(label: &str, cfg: Config, stop_when: &[&'static str]) -> Run {
     let model = FailoverModel::new(cfg);
     let properties: Vec<_> = model
         .properties()
@@ -70,14 +70,11 @@ fn search(label: &str, cfg: Config, stop_when: Option<&'static str>) -> Run {
         .collect();
     let started = Instant::now();
     let builder = model.checker().threads(2);
-    let checker: Box<dyn CheckerExt> = match stop_when {
-        None => Box::new(builder.spawn_bfs().join()),
-        Some(name) => Box::new(
-            builder
-                .finish_when(HasDiscoveries::AnyOf([name].into()))
-                .spawn_dfs()
-                .join(),
-        ),
+    let checker: Box<dyn CheckerExt> = if stop_when.is_empty() {
+        Box::new(builder.spawn_bfs().join())
+    } else {
+        let any = HasDiscoveries::AnyOf(stop_when.iter().copied().collect());
+        Box::new(builder.finish_when(any).spawn_dfs().join())
     };
     let (generated, unique, depth) = checker.counts();
     println!(
@@ -171,9 +168,15 @@ pub fn describe(w: &World) -> String {
             .unwrap_or_default();
         let _ = write!(
             s,
-            "\n         {}: {process}{zombie} seq={seq:?} cluster {serving}{deadline} applied e{}",
-            a.name, a.cluster.applied_epoch
+            "\n         {}: {process}{zombie} seq={seq:?} cluster {serving}{deadline}",
+            a.name
         );
+        // Every simulated cluster applied epoch 1 in the warm-up; a Kubernetes one has stamps.
+        if a.cluster.applied_epoch > 0 {
+            let _ = write!(s, " applied e{}", a.cluster.applied_epoch);
+        } else {
+            s.push_str(&super::kube::describe(w, i));
+        }
     }
     s
 }

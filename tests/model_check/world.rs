@@ -1,6 +1,7 @@
 //! The model's state: the shared table, every agent (its process, its memory, its cluster), the
 //! global clock, and the fault budgets; plus the run's configuration and the fixed timings.
 
+use super::kube::{Fixes, InFlight};
 use super::table::Table;
 use chrono::{DateTime, Utc};
 use kubectl_failover::k8s::Action;
@@ -49,8 +50,36 @@ pub struct Config {
     pub unconditional_writes: bool,
     /// The group's `selfFencing` policy (true unless a test shows what turning it off does).
     pub self_fencing: bool,
+    /// What the clusters are: the simulated cluster with a serving watchdog, or Kubernetes.
+    pub kind: Kind,
+    /// Kubernetes: a write checked before its process paused lands within this many intervals
+    /// of the check, or never (`None`: at any later time).
+    pub late_write_bound: Option<u64>,
     /// The `sometimes` properties this run must witness (proof the run is not vacuous).
     pub expect: &'static [&'static str],
+}
+
+/// The kind of every cluster of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// The simulated cluster: one newest epoch applied for the whole cluster (older actions of
+    /// any kind refused), and a serving-lease watchdog that takes the network off when the lease
+    /// lapses.
+    Watchdog,
+    /// The Kubernetes backend (`src/k8s/kube/`): no watchdog, an epoch stamped on each object,
+    /// the fresh agent's fence, and a pause between an activation's check and its write, with
+    /// each fix switchable (`kube.rs`).
+    Kube(Fixes),
+}
+
+impl Kind {
+    /// The fixes of a Kubernetes cluster, `None` for the simulated one.
+    pub fn fixes(self) -> Option<Fixes> {
+        match self {
+            Kind::Watchdog => None,
+            Kind::Kube(fixes) => Some(fixes),
+        }
+    }
 }
 
 /// An agent's connection to the store.
@@ -104,24 +133,36 @@ pub struct Zombie {
     pub next: usize,
     /// The lock it believes it holds.
     pub lock: Option<Lock>,
+    /// The first step of the role it has not started: 0, unless it paused between the check
+    /// and the write of an activation step (`Cluster::in_flight`), then the step after it.
+    pub from_step: usize,
 }
 
 /// One cluster's resources for the group, as far as safety is concerned.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Cluster {
-    /// The newest fencing epoch applied (older ones are refused).
+    /// The newest fencing epoch applied (older ones are refused). Simulated cluster only.
     pub applied_epoch: u64,
     /// PromoteVolumes, ScaleUp, ResumeJobs, NetworkOn applied (true) or undone (false).
     pub on: [bool; 4],
+    /// The epoch stamped on each step's object (`kubectl-failover.io/epoch`, 0 when absent).
+    /// Kubernetes only.
+    pub stamps: [u64; 4],
+    /// An activation write checked by a process that paused before it landed. Kubernetes only.
+    pub in_flight: Option<InFlight>,
     /// The serving lease (`renew_serving_lease`), on this cluster's monotonic clock: the
     /// watchdog takes the network off once it has lapsed. `None`: never renewed.
     pub serve_deadline: Option<Duration>,
     /// Some action was refused for its stale epoch (a witness, never reset).
     pub refused_stale: bool,
+    /// An in-flight write was refused when it landed, by a stamp newer than at its check (a
+    /// witness, never reset). Kubernetes only.
+    pub late_write_refused: bool,
 }
 
 impl Cluster {
-    fn slot(a: Action) -> (usize, bool) {
+    /// The object `a` acts on (its index in `on`) and the state it asks for.
+    pub fn slot(a: Action) -> (usize, bool) {
         match a {
             Action::PromoteVolumes => (0, true),
             Action::ScaleUp => (1, true),
@@ -136,7 +177,10 @@ impl Cluster {
 
     /// Applies one action at `epoch` as `ClusterActions::apply` does: `None` when refused for
     /// an older epoch, else whether it changed anything.
-    pub fn apply(&mut self, a: Action, epoch: u64) -> Option<bool> {
+    pub fn apply(&mut self, kind: Kind, a: Action, epoch: u64) -> Option<bool> {
+        if let Some(fixes) = kind.fixes() {
+            return self.apply_stamped(fixes, a, epoch);
+        }
         if epoch < self.applied_epoch {
             self.refused_stale = true;
             return None;
@@ -152,6 +196,22 @@ impl Cluster {
     pub fn watchdog(&mut self, mono: Duration) {
         if self.serve_deadline.is_some_and(|d| mono >= d) {
             self.on[3] = false;
+        }
+    }
+
+    /// Whether converging to `d` (its role at its epoch) would leave the cluster exactly as it
+    /// is: every step in place and no write or refusal for the epoch.
+    pub fn untouched_by(&self, kind: Kind, d: &Decision) -> bool {
+        if !self.converged(d.role) {
+            return false;
+        }
+        match kind.fixes() {
+            None => d.epoch >= self.applied_epoch,
+            Some(fixes) => d
+                .role
+                .actions()
+                .into_iter()
+                .all(|a| self.admit(fixes, a, d.epoch) == Some(self.stamps[Self::slot(a).0])),
         }
     }
 
@@ -189,6 +249,9 @@ pub struct Agent {
     pub heartbeat_ok_at: Option<Duration>,
     /// The last `heartbeatSeq` used; kept across restarts (a sequence never repeats).
     pub seq: u64,
+    /// The process has not read the group since it started and one of its reads failed
+    /// already: at its next tick (its start deadline) it fences the cluster (Kubernetes, F1).
+    pub first_read_failed: bool,
     /// The process's last decision (its report goes into the next heartbeat).
     pub last: Option<Decision>,
     /// An older, paused process of this agent.
