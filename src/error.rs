@@ -34,6 +34,7 @@ impl ExitCode {
             | StoreError::Unavailable { .. } => ExitCode::Unavailable,
             StoreError::Malformed { .. } => ExitCode::Conflict,
             StoreError::Rejected { .. } => ExitCode::Internal,
+            StoreError::NotLeading { .. } => ExitCode::Unavailable,
         }
     }
 }

@@ -344,7 +344,7 @@ async fn the_fault_proxy_forwards_a_token_client_and_hangs_refuses_or_answers_er
     use support::kube_fault_proxy::{KubeFault, KubeFaultProxy, Rule};
     let plane = start("proxy").await;
     namespace(&plane, NS).await;
-    let proxy = KubeFaultProxy::start(&plane.url, &plane.ca, &plane.dir)
+    let proxy = KubeFaultProxy::start(&plane.url, Some(&plane.ca), &plane.dir)
         .await
         .expect("proxy");
     // As the controller reaches it: plain HTTP on loopback with a bearer token (kubectl 1.37

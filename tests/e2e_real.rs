@@ -14,6 +14,8 @@ mod e2e;
 mod failback;
 #[path = "e2e_run/fencing.rs"]
 mod fencing;
+#[path = "e2e_run/leader.rs"]
+mod leader;
 #[path = "e2e_run/restarts.rs"]
 mod restarts;
 #[path = "e2e_run/scenarios.rs"]

@@ -183,7 +183,8 @@ impl Controller {
             metrics: self.metrics.clone(),
             events: queue.clone(),
             supervisor: tokio::sync::Mutex::new(Supervisor::new(AgentDeps {
-                store: self.store.clone(),
+                // Their store writes stop at the leadership deadline too (module doc of tap).
+                store: Arc::new(self.store.for_leader(leadership.clone())),
                 cluster: d.cluster.clone(),
                 clock: d.clock.clone(),
                 metrics: self.metrics.clone(),

@@ -1,8 +1,12 @@
 //! `TappedStore`: the controller's view of the coordination store. It counts every request by
 //! operation and result for `/metrics`, remembers whether the store answered last time (for
 //! `/readyz`), and keeps the last group snapshot each agent read, so the status of a
-//! FailoverGroup is written from exactly what its agent saw, without a second read.
+//! FailoverGroup is written from exactly what its agent saw, without a second read. The agents
+//! get a view of it whose writes stop at the leadership deadline ([`TappedStore::for_leader`]):
+//! a deposed replica's agents must not heartbeat, acknowledge or flip for the cluster while
+//! the new leader acts, even before they are stopped.
 
+use super::leadership::Leadership;
 use super::metrics::{Metrics, StoreLabels};
 use crate::store::*;
 use async_trait::async_trait;
@@ -15,8 +19,11 @@ use std::sync::{Arc, Mutex};
 pub struct TappedStore {
     inner: Arc<dyn CoordinationStore>,
     metrics: Arc<Metrics>,
-    reachable: AtomicBool,
-    snapshots: Mutex<HashMap<GroupId, GroupSnapshot>>,
+    reachable: Arc<AtomicBool>,
+    snapshots: Arc<Mutex<HashMap<GroupId, GroupSnapshot>>>,
+    /// Writes are refused once this lapses, and cut off when it lapses in flight; `None`: all
+    /// writes pass (the replica-wide view: probes, Failover handling with its own checks).
+    leadership: Option<Arc<Leadership>>,
 }
 
 impl TappedStore {
@@ -25,9 +32,44 @@ impl TappedStore {
         TappedStore {
             inner,
             metrics,
-            reachable: AtomicBool::new(false),
-            snapshots: Mutex::new(HashMap::new()),
+            reachable: Arc::new(AtomicBool::new(false)),
+            snapshots: Arc::new(Mutex::new(HashMap::new())),
+            leadership: None,
         }
+    }
+
+    /// The same store (counters, reachability, snapshots shared) whose writes are refused
+    /// once `leadership` lapses; reads still pass.
+    pub fn for_leader(&self, leadership: Arc<Leadership>) -> TappedStore {
+        TappedStore {
+            inner: self.inner.clone(),
+            metrics: self.metrics.clone(),
+            reachable: self.reachable.clone(),
+            snapshots: self.snapshots.clone(),
+            leadership: Some(leadership),
+        }
+    }
+
+    /// Sends a write only while this view's leadership holds, and counts what came back. A
+    /// refusal is not counted: it says nothing about the store.
+    async fn write<T>(
+        &self,
+        operation: &'static str,
+        call: impl std::future::Future<Output = Result<T, StoreError>>,
+        lost: impl Fn(&T) -> bool,
+    ) -> Result<T, StoreError> {
+        let r = match &self.leadership {
+            None => call.await,
+            Some(l) => l
+                .bounded(call)
+                .await
+                .map_err(|why| StoreError::NotLeading {
+                    operation,
+                    lease: why.lease,
+                })?,
+        };
+        self.count(operation, &r, lost);
+        r
     }
 
     /// Whether the last request reached the store (false before the first one).
@@ -83,6 +125,7 @@ pub fn error_label(e: &StoreError) -> &'static str {
         StoreError::Unavailable { .. } => "unavailable",
         StoreError::Malformed { .. } => "malformed",
         StoreError::Rejected { .. } => "rejected",
+        StoreError::NotLeading { .. } => "not_leading",
     }
 }
 
@@ -130,11 +173,10 @@ impl CoordinationStore for TappedStore {
     }
 
     async fn create_config(&self, config: &GroupConfig) -> Result<CreateOutcome, StoreError> {
-        let r = self.inner.create_config(config).await;
-        self.count("create_config", &r, |o| {
+        self.write("create_config", self.inner.create_config(config), |o| {
             matches!(o, CreateOutcome::AlreadyExists(_))
-        });
-        r
+        })
+        .await
     }
 
     async fn update_config(
@@ -142,11 +184,12 @@ impl CoordinationStore for TappedStore {
         expected_version: u64,
         config: &GroupConfig,
     ) -> Result<CasOutcome, StoreError> {
-        let r = self.inner.update_config(expected_version, config).await;
-        self.count("update_config", &r, |o| {
-            matches!(o, CasOutcome::Conflict { .. })
-        });
-        r
+        self.write(
+            "update_config",
+            self.inner.update_config(expected_version, config),
+            |o| matches!(o, CasOutcome::Conflict { .. }),
+        )
+        .await
     }
 
     async fn put_cluster_status(
@@ -155,12 +198,12 @@ impl CoordinationStore for TappedStore {
         group: &GroupId,
         status: &ClusterStatus,
     ) -> Result<(), StoreError> {
-        let r = self
-            .inner
-            .put_cluster_status(operator_id, group, status)
-            .await;
-        self.count("put_cluster_status", &r, never);
-        r
+        self.write(
+            "put_cluster_status",
+            self.inner.put_cluster_status(operator_id, group, status),
+            never,
+        )
+        .await
     }
 
     async fn delete_cluster_status(
@@ -169,12 +212,13 @@ impl CoordinationStore for TappedStore {
         group: &GroupId,
         cluster: &str,
     ) -> Result<(), StoreError> {
-        let r = self
-            .inner
-            .delete_cluster_status(operator_id, group, cluster)
-            .await;
-        self.count("delete_cluster_status", &r, never);
-        r
+        self.write(
+            "delete_cluster_status",
+            self.inner
+                .delete_cluster_status(operator_id, group, cluster),
+            never,
+        )
+        .await
     }
 
     async fn acquire_lock(
@@ -183,9 +227,12 @@ impl CoordinationStore for TappedStore {
         group: &GroupId,
         request: &LockRequest,
     ) -> Result<LockOutcome, StoreError> {
-        let r = self.inner.acquire_lock(operator_id, group, request).await;
-        self.count("acquire_lock", &r, |o| matches!(o, LockOutcome::Held(_)));
-        r
+        self.write(
+            "acquire_lock",
+            self.inner.acquire_lock(operator_id, group, request),
+            |o| matches!(o, LockOutcome::Held(_)),
+        )
+        .await
     }
 
     async fn take_over_lock(
@@ -195,12 +242,13 @@ impl CoordinationStore for TappedStore {
         observed: &Lock,
         request: &LockRequest,
     ) -> Result<LockOutcome, StoreError> {
-        let r = self
-            .inner
-            .take_over_lock(operator_id, group, observed, request)
-            .await;
-        self.count("take_over_lock", &r, |o| matches!(o, LockOutcome::Held(_)));
-        r
+        self.write(
+            "take_over_lock",
+            self.inner
+                .take_over_lock(operator_id, group, observed, request),
+            |o| matches!(o, LockOutcome::Held(_)),
+        )
+        .await
     }
 
     async fn renew_lock(
@@ -211,14 +259,13 @@ impl CoordinationStore for TappedStore {
         lease: std::time::Duration,
         now: DateTime<Utc>,
     ) -> Result<LeaseOutcome, StoreError> {
-        let r = self
-            .inner
-            .renew_lock(operator_id, group, lease_token, lease, now)
-            .await;
-        self.count("renew_lock", &r, |o| {
-            matches!(o, LeaseOutcome::NotHeld { .. })
-        });
-        r
+        self.write(
+            "renew_lock",
+            self.inner
+                .renew_lock(operator_id, group, lease_token, lease, now),
+            |o| matches!(o, LeaseOutcome::NotHeld { .. }),
+        )
+        .await
     }
 
     async fn release_lock(
@@ -227,6 +274,8 @@ impl CoordinationStore for TappedStore {
         group: &GroupId,
         lease_token: &str,
     ) -> Result<LeaseOutcome, StoreError> {
+        // Not gated: releasing grants nothing (the token is checked), and a deposed replica's
+        // stopping agents should free their locks rather than leave them to expire.
         let r = self
             .inner
             .release_lock(operator_id, group, lease_token)
@@ -243,11 +292,12 @@ impl CoordinationStore for TappedStore {
         group: &GroupId,
         record: &HistoryRecord,
     ) -> Result<AppendOutcome, StoreError> {
-        let r = self.inner.append_history(operator_id, group, record).await;
-        self.count("append_history", &r, |o| {
-            matches!(o, AppendOutcome::AlreadyExists)
-        });
-        r
+        self.write(
+            "append_history",
+            self.inner.append_history(operator_id, group, record),
+            |o| matches!(o, AppendOutcome::AlreadyExists),
+        )
+        .await
     }
 
     async fn history(
@@ -263,11 +313,10 @@ impl CoordinationStore for TappedStore {
     }
 
     async fn flip_ownership(&self, request: &FlipRequest) -> Result<FlipOutcome, StoreError> {
-        let r = self.inner.flip_ownership(request).await;
-        self.count("flip_ownership", &r, |o| {
+        self.write("flip_ownership", self.inner.flip_ownership(request), |o| {
             matches!(o, FlipOutcome::Cancelled(_))
-        });
-        r
+        })
+        .await
     }
 }
 
@@ -299,5 +348,64 @@ mod tests {
         );
         store.forget(&group);
         assert_eq!(store.last_snapshot(&group), None);
+    }
+
+    #[tokio::test]
+    async fn a_deposed_leaders_agents_write_nothing_but_still_read_and_release() {
+        use crate::clock::{Clock, ManualClock};
+        let metrics = Arc::new(Metrics::new());
+        let replica = TappedStore::new(Arc::new(MemoryStore::new()), metrics.clone());
+        let clock = ManualClock::starting_at(Utc::now());
+        let leadership = Leadership::elected(Arc::new(clock.clone()), "ops/leader");
+        leadership.renewed_until(clock.monotonic() + std::time::Duration::from_secs(10));
+        let agents = replica.for_leader(leadership.clone());
+        let group = GroupId::new("shop", "web").unwrap();
+        let cfg = GroupConfig::new("op", group.clone(), "east", Utc::now());
+        let _ = agents.create_config(&cfg).await.unwrap();
+        let status = ClusterStatus {
+            cluster_name: "east".into(),
+            health: Health::Ok,
+            state: ClusterState::Primary,
+            last_heartbeat: Some(Utc::now()),
+            heartbeat_seq: Some(1),
+            components: Default::default(),
+            ack: None,
+            fenced: false,
+        };
+        agents
+            .put_cluster_status("op", &group, &status)
+            .await
+            .unwrap();
+
+        clock.advance(std::time::Duration::from_secs(10));
+        let refused = agents
+            .put_cluster_status("op", &group, &status)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, StoreError::NotLeading { .. }),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains("ops/leader"), "{refused}");
+        assert!(agents.load_group("op", &group).await.unwrap().is_some());
+        let lock = LockRequest {
+            holder: "east".into(),
+            reason: "test".into(),
+            lease: std::time::Duration::from_secs(30),
+            now: Utc::now(),
+        };
+        assert!(agents.acquire_lock("op", &group, &lock).await.is_err());
+        let _ = agents.release_lock("op", &group, "token").await.unwrap();
+        // The replica-wide view is not gated, and the refusal did not mark the store unreachable.
+        replica
+            .put_cluster_status("op", &group, &status)
+            .await
+            .unwrap();
+        assert!(replica.reachable() && agents.reachable());
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"store_requests_total{operation="put_cluster_status",result="ok"} 2"#),
+            "{text}"
+        );
     }
 }

@@ -90,6 +90,16 @@ pub enum StoreError {
         /// What DynamoDB said.
         message: String,
     },
+    /// Not sent: the controller replica that asked no longer leads its cluster.
+    #[error(
+        "{operation} was not sent: this controller replica no longer holds the leader Lease {lease} (not renewed within the renew deadline, or taken by another replica), so only the current leader writes for this cluster; it resumes if this replica leads again"
+    )]
+    NotLeading {
+        /// The DynamoDB operation.
+        operation: &'static str,
+        /// The leader Lease, `namespace/name`.
+        lease: String,
+    },
 }
 
 /// Result of creating a group's CONFIG when absent.

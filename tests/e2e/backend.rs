@@ -194,7 +194,7 @@ async fn start_real(name: &str, dir: &Path) -> RealApi {
         .service_account_token(SYSTEM_NS, SERVICE_ACCOUNT)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let proxy = KubeFaultProxy::start(&plane.url, &plane.ca, &plane.dir)
+    let proxy = KubeFaultProxy::start(&plane.url, Some(&plane.ca), &plane.dir)
         .await
         .unwrap_or_else(|e| panic!("fault proxy for {name}: {e}"));
     // Started from a blocking thread: its start waits for the new thread's client.

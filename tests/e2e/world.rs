@@ -17,6 +17,8 @@ use super::cluster::Cluster;
 use super::fixtures::{self, Timings};
 use super::monitor::ServingMonitor;
 use super::process::{Launch, Process, describe};
+use crate::support::control_plane::objects::write_kubeconfig;
+use crate::support::kube_fault_proxy::KubeFaultProxy;
 use crate::support::moto;
 
 /// The operator id of every scenario (each has its own table).
@@ -129,6 +131,29 @@ impl World {
     /// [`World::start_replica`] with `launch`.
     pub fn start_replica_with(&mut self, cluster: &str, replica: &str, launch: &Launch) {
         self.start_keyed(&format!("{cluster}/{replica}"), cluster, launch);
+    }
+
+    /// Starts replica `{cluster}/{replica}` with its own path to the cluster's API server: a
+    /// fault proxy the test can make hang or refuse for this replica alone (a partitioned
+    /// node), which also records the writes this replica sends.
+    pub async fn start_replica_behind_proxy(
+        &mut self,
+        cluster: &str,
+        replica: &str,
+    ) -> KubeFaultProxy {
+        let c = self.cluster(cluster).clone();
+        let proxy = KubeFaultProxy::start(&c.api.url(), None, &self.dir)
+            .await
+            .unwrap_or_else(|e| panic!("fault proxy for {cluster}/{replica}: {e}"));
+        let kubeconfig = self.dir.join(format!("{cluster}-{replica}.kubeconfig"));
+        // The token (the ServiceAccount's on a real control plane) is passed on by the proxy.
+        let token = c.api.real().map_or("e2e", |r| r.token.as_str());
+        write_kubeconfig(&kubeconfig, cluster, &proxy.url, None, token)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut launch = self.launch(cluster);
+        launch.set_env("KUBECONFIG", &kubeconfig.display().to_string());
+        self.start_replica_with(cluster, replica, &launch);
+        proxy
     }
 
     fn start_keyed(&mut self, key: &str, cluster: &str, launch: &Launch) {

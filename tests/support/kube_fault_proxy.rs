@@ -1,6 +1,6 @@
-//! A fault proxy in front of a real kube-apiserver: plain HTTP on loopback toward the client
-//! (the controller's kubeconfig points here, with its own bearer token, which is passed on),
-//! TLS toward the API server. Rules chosen by method and path make matching requests hang,
+//! A fault proxy in front of an API server: plain HTTP on loopback toward the client (the
+//! controller's kubeconfig points here, with its own bearer token, which is passed on), TLS
+//! toward a real kube-apiserver (or plain HTTP toward the in-memory one, or another proxy). Rules chosen by method and path make matching requests hang,
 //! slow down, get refused (connection closed) or answer an error status (409, 429, 503, ...)
 //! with a Kubernetes `Status` body, as an overloaded or partitioned API server does; the rest
 //! are forwarded unchanged, watches included (bodies stream). Every request is counted.
@@ -101,13 +101,24 @@ pub struct KubeFaultProxy {
 }
 
 impl KubeFaultProxy {
-    /// Starts a proxy to the API server at `server`, trusting `ca`.
-    pub async fn start(server: &str, ca: &Path, dir: &Path) -> Result<KubeFaultProxy, String> {
-        let kubeconfig = dir.join(format!("proxy-upstream-{}.kubeconfig", std::process::id()));
+    /// Starts a proxy to the API server at `server`, trusting `ca` (`None` for plain HTTP).
+    pub async fn start(
+        server: &str,
+        ca: Option<&Path>,
+        dir: &Path,
+    ) -> Result<KubeFaultProxy, String> {
+        static STARTED: AtomicU64 = AtomicU64::new(0);
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let kubeconfig = dir.join(format!(
+            "proxy-upstream-{}-{n}.kubeconfig",
+            std::process::id()
+        ));
+        let ca = ca
+            .map(|ca| format!("    certificate-authority: {}\n", ca.display()))
+            .unwrap_or_default();
         let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: up\n  cluster:\n    server: {server}\n    certificate-authority: {}\n\
-             users:\n- name: up\n  user: {{}}\ncontexts:\n- name: up\n  context:\n    cluster: up\n    user: up\ncurrent-context: up\n",
-            ca.display()
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: up\n  cluster:\n    server: {server}\n{ca}\
+             users:\n- name: up\n  user: {{}}\ncontexts:\n- name: up\n  context:\n    cluster: up\n    user: up\ncurrent-context: up\n"
         );
         std::fs::write(&kubeconfig, text)
             .map_err(|e| format!("write {}: {e}", kubeconfig.display()))?;
