@@ -322,6 +322,10 @@ async fn the_controllers_service_account_has_exactly_the_rights_deploy_grants_it
         can("patch", "failovergroups.kubectl-failover.io/status", NS),
         "yes"
     );
+    // Pods are listed (is a workload stopped?), never read one by one, changed or deleted.
+    assert_eq!(can("list", "pods", NS), "yes");
+    assert_eq!(can("get", "pods", NS), "no");
+    assert_eq!(can("delete", "pods", NS), "no");
     assert_eq!(can("delete", "deployments.apps", NS), "no");
     assert_eq!(can("create", "deployments.apps", NS), "no");
     assert_eq!(can("get", "secrets", NS), "no");

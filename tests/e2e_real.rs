@@ -29,50 +29,47 @@ use e2e::backend::Kube;
 /// Every cluster of this binary runs a real control plane.
 pub const KUBE: Kube = Kube::Real;
 
-// Self-fencing, which the real control plane shows failing and the in-memory one cannot: the
-// primary's StatefulSet pods stay Terminating for their grace period (one after the other), so
-// its deactivation is still at ScaleDown (volume primary, CronJob running) when the standby
-// takes over `timeouts.heartbeat` after the last heartbeat and promotes its own volume: both
-// volumes primary. The takeover does not wait for the time a deactivation takes (issue "The old
-// primary really stops before the new one starts", item 4). `cargo test --test e2e_real --
-// --ignored` shows it.
+// Self-fencing, which only the real control plane showed failing before the deactivation
+// budget: the primary's StatefulSet pods stay Terminating for their grace period (one after the
+// other), so its deactivation is still at ScaleDown (volume primary) when a standby that took
+// over after `timeouts.heartbeat` alone promoted its own volume. The takeover now waits
+// `timeouts.heartbeat + timeouts.deactivation` (docs/protocol.md, "The fencing arithmetic").
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect on real Kubernetes: the takeover does not wait for the old primary's pods to terminate (fencing arithmetic without a deactivation budget)"]
 async fn a_primary_cut_off_from_dynamodb_stops_serving_before_the_standby_takes_over() {
     fencing::fences_before_takeover("fence", fencing::Path::Reset).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect on real Kubernetes: the takeover does not wait for the old primary's pods to terminate (fencing arithmetic without a deactivation budget)"]
 async fn a_primary_whose_dynamodb_calls_hang_stops_serving_before_the_standby_takes_over() {
     fencing::fences_before_takeover("fence-hang", fencing::Path::Blackhole).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect on real Kubernetes: the takeover does not wait for the old primary's pods to terminate (fencing arithmetic without a deactivation budget)"]
+async fn without_the_deactivation_budget_a_cut_off_primary_still_has_pods_when_the_standby_takes_over()
+ {
+    fencing::without_a_deactivation_budget_the_takeover_overlaps("fence-no-budget").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_primary_cut_off_from_dynamodb_demotes_its_volume_before_the_standby_promotes_its_own() {
     fencing::demotes_its_volume_before_takeover("fence-volume").await;
 }
 
-// The same fences after a restart, a spec edit and a leader handover while cut off: each
-// fences, but its StatefulSet's pods are still terminating when the standby takes over.
+// The same fences after a restart, a spec edit and a leader handover while cut off.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect on real Kubernetes: the takeover does not wait for the old primary's pods to terminate (fencing arithmetic without a deactivation budget)"]
 async fn a_primary_cut_off_from_dynamodb_whose_controller_is_killed_and_restarted_stops_serving_before_the_takeover()
  {
     restarts::killed_and_restarted_while_cut_off().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect on real Kubernetes: the takeover does not wait for the old primary's pods to terminate (fencing arithmetic without a deactivation budget)"]
 async fn a_failover_group_edited_while_its_primary_is_cut_off_still_fences_before_the_takeover() {
     restarts::spec_edit_while_cut_off().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect on real Kubernetes: the takeover does not wait for the old primary's pods to terminate (fencing arithmetic without a deactivation budget)"]
 async fn a_leader_handover_while_the_primary_is_cut_off_still_fences_before_the_takeover() {
     restarts::leader_handover_while_cut_off().await;
 }

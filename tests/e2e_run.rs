@@ -39,6 +39,12 @@ async fn a_primary_whose_dynamodb_calls_hang_stops_serving_before_the_standby_ta
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_deactivation_budget_a_cut_off_primary_still_has_pods_when_the_standby_takes_over()
+ {
+    fencing::without_a_deactivation_budget_the_takeover_overlaps("fence-no-budget").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_primary_cut_off_from_dynamodb_demotes_its_volume_before_the_standby_promotes_its_own() {
     fencing::demotes_its_volume_before_takeover("fence-volume").await;
 }

@@ -42,10 +42,11 @@ fn meta(name: &str) -> Value {
     json!({"name": name, "namespace": NS})
 }
 
+/// Pods that stop at once (`terminationGracePeriodSeconds: 0`) unless a test says otherwise.
 fn pod_template(app: &str) -> Value {
     json!({
         "selector": {"matchLabels": {"app": app}},
-        "template": {"metadata": {"labels": {"app": app}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}},
+        "template": {"metadata": {"labels": {"app": app}}, "spec": {"terminationGracePeriodSeconds": 0, "containers": [{"name": "c", "image": "nginx"}]}},
     })
 }
 
@@ -373,4 +374,57 @@ async fn without_istio_the_network_is_degraded_activation_is_refused_and_deactiv
         "disabled"
     );
     assert_eq!(object(&server, DEPLOY)["spec"]["replicas"], 0);
+}
+
+/// Scaled down means no pod left: the Deployment's status says 0 replicas (1.34 leaves
+/// terminating pods out) while its pods are still Terminating for their grace period, and the
+/// step stays pending, naming them, until they are gone.
+#[tokio::test]
+async fn scale_down_is_done_only_once_no_pod_of_the_selector_is_left() {
+    let server = serving_cluster(false).await;
+    let mut web = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("web"), "spec": pod_template("web")});
+    web["spec"]["replicas"] = json!(3);
+    web["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = json!(2);
+    server.put_object(web);
+    let cluster = actions_on(&server);
+    converge(&server, &cluster, [Action::ScaleUp; 4], 4).await;
+    let pods = |server: &FakeApiServer| {
+        server
+            .objects("Pod")
+            .into_iter()
+            .filter(|p| p["metadata"]["labels"]["app"] == "web")
+            .count()
+    };
+    assert_eq!(
+        pods(&server),
+        3,
+        "the pod stand-in runs the Deployment's pods"
+    );
+
+    let started = std::time::Instant::now();
+    let mut seen_pending = None;
+    loop {
+        match cluster.apply(&group(), Action::ScaleDown, 5).await.unwrap() {
+            Progress::Done => break,
+            Progress::Pending(what) => {
+                if what.contains("pods left") {
+                    seen_pending.get_or_insert(what);
+                }
+                assert!(started.elapsed() < Duration::from_secs(10), "never done");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    let what = seen_pending.expect("pending while pods terminate");
+    assert!(
+        what.contains("deployment/web in shop: 3 pods left (3 terminating)"),
+        "{what}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "done only after the 2s grace period: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(pods(&server), 0);
+    assert_eq!(object(&server, DEPLOY)["status"]["replicas"], Value::Null);
 }

@@ -269,7 +269,7 @@ pub async fn run(
         let question = if args.force {
             writeln!(
                 out,
-                "--force: the target does not wait for the old primary to stop and acknowledge; it only waits until that cluster's heartbeat has been silent for timeouts.heartbeat. Use it when the old primary is down or cut off."
+                "--force: the target does not wait for the old primary to stop and acknowledge; it only waits until that cluster's heartbeat has been silent for timeouts.heartbeat + timeouts.deactivation. Use it when the old primary is down or cut off."
             )?;
             let text = match todo.as_slice() {
                 [one] => one.group.to_string(),

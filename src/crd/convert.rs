@@ -184,6 +184,7 @@ impl FailoverGroupSpec {
                 &self.timeouts.unhealthy_primary,
             )?,
             heartbeat: duration("timeouts.heartbeat", &self.timeouts.heartbeat)?,
+            deactivation: duration("timeouts.deactivation", &self.timeouts.deactivation)?,
         };
         let heartbeat_interval = duration("heartbeatInterval", &self.heartbeat_interval)?;
         let cooldown = match &self.failover_cooldown {

@@ -124,14 +124,22 @@ fn an_unparsable_duration_is_refused_with_its_field_path_value_and_an_example() 
 }
 
 #[test]
-fn a_transitory_state_within_heartbeat_plus_two_intervals_is_refused() {
+fn a_transitory_state_within_heartbeat_plus_deactivation_plus_two_intervals_is_refused() {
     let mut s = spec();
-    s.timeouts.transitory_state = "1m30s".into(); // 1m + 2 x 15s = 1m30s: not longer
+    // 1m + 1m (the default deactivation budget) + 2 x 15s = 2m30s: not longer.
+    s.timeouts.transitory_state = "2m30s".into();
     let text = refusal(&s);
-    assert!(text.contains("timeouts.transitoryState 1m30s"), "{text}");
+    assert!(text.contains("timeouts.transitoryState 2m30s"), "{text}");
     assert!(
-        text.contains("raise timeouts.transitoryState above 1m30s"),
+        text.contains("raise timeouts.transitoryState above 2m30s"),
         "{text}"
+    );
+    assert!(text.contains("lower timeouts.deactivation"), "{text}");
+    // Workloads that stop within 20s leave room for it.
+    s.timeouts.deactivation = "20s".into();
+    assert!(
+        s.settings(group(), "ops", DateTime::<Utc>::UNIX_EPOCH)
+            .is_ok()
     );
 }
 

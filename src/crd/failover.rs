@@ -74,7 +74,8 @@ pub struct FailoverSpec {
 
     /// Do not wait for the current cluster to acknowledge that it stopped: for a cluster that is
     /// down or unreachable. The target still waits until the old cluster's heartbeat has been
-    /// silent for timeouts.heartbeat, by which time it has fenced itself.
+    /// silent for timeouts.heartbeat + timeouts.deactivation, by which time it has fenced
+    /// itself and stopped.
     #[serde(default)]
     #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "force is immutable"}]))]
     pub force: bool,

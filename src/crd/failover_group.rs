@@ -208,6 +208,15 @@ pub struct GroupTimeouts {
     #[serde(default = "default_heartbeat")]
     #[schemars(schema_with = "schema::duration")]
     pub heartbeat: String,
+
+    /// How long this group's cluster needs to stop serving: traffic off, Flux and CronJobs
+    /// suspended, every pod of the workloads gone (their termination grace period, one pod at a
+    /// time for an OrderedReady StatefulSet), volumes demoted. A failover without the old
+    /// cluster's acknowledgement waits timeouts.heartbeat plus this long, so a cluster cut off
+    /// from DynamoDB has stopped before another one starts.
+    #[serde(default = "default_deactivation")]
+    #[schemars(schema_with = "schema::duration")]
+    pub deactivation: String,
 }
 
 impl Default for GroupTimeouts {
@@ -216,6 +225,7 @@ impl Default for GroupTimeouts {
             transitory_state: default_transitory_state(),
             unhealthy_primary: default_unhealthy_primary(),
             heartbeat: default_heartbeat(),
+            deactivation: default_deactivation(),
         }
     }
 }
@@ -333,6 +343,10 @@ fn default_unhealthy_primary() -> String {
 
 fn default_heartbeat() -> String {
     go(defaults::HEARTBEAT_TIMEOUT)
+}
+
+fn default_deactivation() -> String {
+    go(defaults::DEACTIVATION)
 }
 
 fn default_heartbeat_interval() -> String {

@@ -200,6 +200,8 @@ pub fn bootstrap(
         .max(MIN_TRANSITORY)
         .into();
     config.timeouts.unhealthy_primary = heartbeat_timeout.into();
+    // The simulated clusters stop serving within one tick.
+    config.timeouts.deactivation = interval.into();
     config
 }
 

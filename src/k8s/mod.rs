@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// One step of activating or deactivating a group's resources in a cluster. Activation runs
 /// `PromoteVolumes, ScaleUp, ResumeJobs, NetworkOn`; deactivation the reverse kinds in the reverse
-/// order: `NetworkOff, ScaleDown, SuspendJobs, DemoteVolumes`.
+/// order: `NetworkOff, SuspendJobs, ScaleDown, DemoteVolumes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     /// Volume replications to primary; done when every one reports primary.
@@ -42,11 +42,13 @@ impl Action {
         Action::ResumeJobs,
         Action::NetworkOn,
     ];
-    /// Deactivation steps, in order.
+    /// Deactivation steps, in order. Flux and CronJobs are suspended before anything is scaled
+    /// down, so a reconcile in between cannot scale a workload back up (or a CronJob start a
+    /// job) while the cluster stops; volumes are demoted only once no pod is left.
     pub const DEACTIVATE: [Action; 4] = [
         Action::NetworkOff,
-        Action::ScaleDown,
         Action::SuspendJobs,
+        Action::ScaleDown,
         Action::DemoteVolumes,
     ];
 }

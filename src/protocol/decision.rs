@@ -126,7 +126,8 @@ pub enum WaitFor {
         /// The source.
         source: String,
     },
-    /// With force, the source's heartbeat to stay unchanged for `timeouts.heartbeat`.
+    /// With force, the source's heartbeat to stay unchanged for `timeouts.heartbeat +
+    /// timeouts.deactivation` (it has then fenced and stopped).
     SourceSilence {
         /// The source.
         source: String,

@@ -14,8 +14,9 @@ use chrono::{DateTime, Utc};
 enum Released {
     /// It acknowledged, with the time its network went off (its clock).
     Acked(DateTime<Utc>),
-    /// With force: its heartbeat has been seen unchanged for `timeouts.heartbeat`. It fenced
-    /// itself `margin` before that, so it no longer serves.
+    /// With force: its heartbeat has been seen unchanged for `timeouts.heartbeat` plus
+    /// `timeouts.deactivation`. It started fencing `margin` before the first and has had the
+    /// second to finish, so it no longer serves.
     Silent,
     /// Neither yet.
     Waiting(WaitFor),
@@ -33,14 +34,14 @@ fn released(
         return Released::Acked(ack.at);
     }
     let unchanged_for = obs.heartbeat_unchanged_for(&t.source, local.now);
-    if t.force && unchanged_for >= timings.heartbeat {
+    if t.force && unchanged_for >= timings.takeover_silence() {
         return Released::Silent;
     }
     Released::Waiting(if t.force {
         WaitFor::SourceSilence {
             source: t.source.clone(),
             unchanged_for,
-            needed: timings.heartbeat,
+            needed: timings.takeover_silence(),
         }
     } else {
         WaitFor::SourceAck {

@@ -67,6 +67,8 @@ pub struct Timings {
     pub fence_margin: Duration,
     /// Automatic-failover cool-down.
     pub cooldown: Duration,
+    /// `timeouts.deactivation`: how long a cluster needs to stop serving once it starts to.
+    pub deactivation: Duration,
 }
 
 impl Timings {
@@ -74,6 +76,14 @@ impl Timings {
     /// `heartbeat - fence_margin` (positive once validated).
     pub fn serve_window(&self) -> Duration {
         self.heartbeat.saturating_sub(self.fence_margin)
+    }
+
+    /// The source's observed silence after which a forced flip (a forced promotion or an
+    /// automatic failover) may go ahead without its acknowledgement: `heartbeat +
+    /// deactivation`. A cut-off owner starts fencing `fence_margin` before `heartbeat` has
+    /// passed and has stopped by this time, so the target never starts beside it.
+    pub fn takeover_silence(&self) -> Duration {
+        self.heartbeat.saturating_add(self.deactivation)
     }
 
     /// How long a transition must be stuck before an agent other than the preferred one ends it:
@@ -114,7 +124,7 @@ pub enum InvalidTimings {
     /// `timeouts.transitoryState` leaves no room for a forced flip before the transition is
     /// declared stuck.
     #[error(
-        "group {group}: timeouts.transitoryState {transitory} is not longer than timeouts.heartbeat + 2 x heartbeatInterval ({min}), so a forced failover would be declared stuck before it may flip; raise timeouts.transitoryState above {min}"
+        "group {group}: timeouts.transitoryState {transitory} is not longer than timeouts.heartbeat + timeouts.deactivation + 2 x heartbeatInterval ({min}), so a forced failover would be declared stuck before it may flip; raise timeouts.transitoryState above {min}, or lower timeouts.deactivation if the workloads stop sooner"
     )]
     TransitoryTooShort {
         /// The group.
@@ -165,7 +175,10 @@ impl GroupPolicy {
                 max_interval: (heartbeat / MIN_HEARTBEAT_INTERVALS).into(),
             });
         }
-        let min_transitory = heartbeat.saturating_add(interval.saturating_mul(2));
+        let deactivation = config.timeouts.deactivation.get();
+        let min_transitory = heartbeat
+            .saturating_add(deactivation)
+            .saturating_add(interval.saturating_mul(2));
         if transitory <= min_transitory {
             return Err(InvalidTimings::TransitoryTooShort {
                 group: group(),
@@ -190,6 +203,7 @@ impl GroupPolicy {
             cooldown: self
                 .cooldown
                 .unwrap_or_else(|| heartbeat.saturating_mul(COOLDOWN_HEARTBEATS)),
+            deactivation,
         })
     }
 
@@ -218,6 +232,7 @@ mod tests {
         c.timeouts.heartbeat = Duration::from_secs(heartbeat).into();
         c.timeouts.transitory_state = Duration::from_secs(transitory).into();
         c.timeouts.unhealthy_primary = Duration::from_secs(unhealthy).into();
+        c.timeouts.deactivation = Duration::ZERO.into();
         c
     }
 

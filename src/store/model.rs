@@ -156,6 +156,11 @@ pub struct Timeouts {
     pub unhealthy_primary: GoDuration,
     /// How long the PRIMARY's heartbeat may stay unchanged before it is presumed dead.
     pub heartbeat: GoDuration,
+    /// How long a cluster needs to stop serving once it starts to (traffic off, Flux and
+    /// CronJobs suspended, every pod of its workloads gone, volumes demoted). A forced or
+    /// automatic flip waits this long on top of `heartbeat`, so a cut-off owner that started
+    /// fencing on time has stopped (extension attribute `deactivationTimeout`).
+    pub deactivation: GoDuration,
 }
 
 /// Defaults used when a FailoverGroup or a record written by another tool does not say.
@@ -167,6 +172,9 @@ pub mod defaults {
     pub const UNHEALTHY_PRIMARY: Duration = Duration::from_secs(300);
     /// Default `timeouts.heartbeat`.
     pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
+    /// Default deactivation budget (`timeouts.deactivation`): Kubernetes' default pod grace
+    /// period (30s) twice over, for pods that take all of it plus the steps around them.
+    pub const DEACTIVATION: Duration = Duration::from_secs(60);
     /// Default `heartbeatInterval`.
     /// (15s: the protocol requires `timeouts.heartbeat >= 4 * heartbeatInterval`.)
     pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
@@ -178,6 +186,7 @@ impl Default for Timeouts {
             transitory_state: defaults::TRANSITORY_STATE.into(),
             unhealthy_primary: defaults::UNHEALTHY_PRIMARY.into(),
             heartbeat: defaults::HEARTBEAT_TIMEOUT.into(),
+            deactivation: defaults::DEACTIVATION.into(),
         }
     }
 }

@@ -150,6 +150,16 @@ impl Cluster {
                 "volumereplications",
                 fixtures::VOLUME,
             )?,
+            db_pods: self
+                .api
+                .try_objects("Pod")?
+                .iter()
+                .filter(|p| {
+                    p["metadata"]["namespace"] == NS
+                        && p["metadata"]["labels"]["app"] == fixtures::STATEFULSET
+                        && !matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed"))
+                })
+                .count(),
         })
     }
 }
@@ -167,6 +177,8 @@ pub struct AppView {
     pub ingress: Value,
     /// The VolumeReplication.
     pub volume: Value,
+    /// Pods of the StatefulSet (the writers of the replicated volume) that run or terminate.
+    pub db_pods: usize,
 }
 
 impl AppView {
@@ -198,8 +210,9 @@ impl AppView {
     }
 
     /// Whether anything of the application runs or receives traffic here.
+    /// A pod of the StatefulSet that is still Terminating counts: it may still write.
     pub fn serves(&self) -> bool {
-        self.dns_on() || self.web_replicas() > 0 || self.db_replicas() > 0
+        self.dns_on() || self.web_replicas() > 0 || self.db_replicas() > 0 || self.db_pods > 0
     }
 
     /// Whether the replicated volume is (asked to be) primary here: written to by this side.
@@ -217,10 +230,12 @@ impl AppView {
             && self.dns_on()
     }
 
-    /// Fully standby: workloads at 0, CronJob suspended, volume secondary, DNS off.
+    /// Fully standby: workloads at 0 and no StatefulSet pod left, CronJob suspended, volume
+    /// secondary, DNS off.
     pub fn is_standby(&self) -> bool {
         self.web_replicas() == 0
             && self.db_replicas() == 0
+            && self.db_pods == 0
             && self.cronjob_suspended()
             && self.volume_spec() == "secondary"
             && !self.dns_on()
@@ -229,9 +244,10 @@ impl AppView {
     /// One line for failure messages.
     pub fn summary(&self) -> String {
         format!(
-            "web={} db={} cronjob.suspend={} volume={}/{} dns={} web.annotations={} db.annotations={}",
+            "web={} db={} db.pods={} cronjob.suspend={} volume={}/{} dns={} web.annotations={} db.annotations={}",
             self.web_replicas(),
             self.db_replicas(),
+            self.db_pods,
             self.cronjob_suspended(),
             self.volume_spec(),
             self.volume["status"]["state"].as_str().unwrap_or("-"),

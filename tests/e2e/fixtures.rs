@@ -41,6 +41,9 @@ pub struct Timings {
     pub transitory: &'static str,
     /// `failoverCooldown`.
     pub cooldown: &'static str,
+    /// `timeouts.deactivation`: the application stops within it (pods of the StatefulSet one
+    /// after the other, [`GRACE_SECONDS`] each, then the volume demoted).
+    pub deactivation: &'static str,
 }
 
 impl Default for Timings {
@@ -51,6 +54,7 @@ impl Default for Timings {
             unhealthy: "3s",
             transitory: "30s",
             cooldown: "10s",
+            deactivation: "8s",
         }
     }
 }
@@ -68,6 +72,7 @@ pub fn failover_group(initial_primary: &str, t: &Timings) -> Value {
                 "heartbeat": t.heartbeat,
                 "unhealthyPrimary": t.unhealthy,
                 "transitoryState": t.transitory,
+                "deactivation": t.deactivation,
             },
             "failoverCooldown": t.cooldown,
             "selfFencing": true,
@@ -101,17 +106,32 @@ pub fn failover(name: &str, target: &str) -> Value {
 }
 
 /// Seconds a pod of the application takes to stop once deleted (kwok keeps it Terminating that
-/// long on the real control plane; 30 by default in Kubernetes, shorter here to keep runs short).
-pub const GRACE_SECONDS: i64 = 5;
+/// long on the real control plane, the in-memory server's pod stand-in too; 30 by default in
+/// Kubernetes, shorter here to keep runs short).
+pub const GRACE_SECONDS: i64 = 3;
 
-fn pod_template(app: &str) -> Value {
+fn pod_template(app: &str, grace: i64) -> Value {
     json!({
         "metadata": {"labels": {"app": app}},
         "spec": {
             // No scheduler runs with the real control plane: pods are bound to a simulated node.
             "nodeName": "kwok-node-0",
-            "terminationGracePeriodSeconds": GRACE_SECONDS,
+            "terminationGracePeriodSeconds": grace,
             "containers": [{"name": app, "image": format!("example.com/{app}:1.0")}],
+        },
+    })
+}
+
+/// The StatefulSet whose pods take `grace` seconds to stop (OrderedReady: one after the other).
+pub fn statefulset(grace: i64) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": STATEFULSET, "namespace": NS, "labels": {"app": STATEFULSET}},
+        "spec": {
+            "replicas": STATEFULSET_REPLICAS,
+            "serviceName": STATEFULSET,
+            "selector": {"matchLabels": {"app": STATEFULSET}},
+            "template": pod_template(STATEFULSET, grace),
         },
     })
 }
@@ -125,19 +145,10 @@ pub fn app_objects() -> Vec<Value> {
             "spec": {
                 "replicas": DEPLOYMENT_REPLICAS,
                 "selector": {"matchLabels": {"app": DEPLOYMENT}},
-                "template": pod_template(DEPLOYMENT),
+                "template": pod_template(DEPLOYMENT, GRACE_SECONDS),
             },
         }),
-        json!({
-            "apiVersion": "apps/v1", "kind": "StatefulSet",
-            "metadata": {"name": STATEFULSET, "namespace": NS, "labels": {"app": STATEFULSET}},
-            "spec": {
-                "replicas": STATEFULSET_REPLICAS,
-                "serviceName": STATEFULSET,
-                "selector": {"matchLabels": {"app": STATEFULSET}},
-                "template": pod_template(STATEFULSET),
-            },
-        }),
+        statefulset(GRACE_SECONDS),
         json!({
             "apiVersion": "batch/v1", "kind": "CronJob",
             "metadata": {"name": CRONJOB, "namespace": NS},

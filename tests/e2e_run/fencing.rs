@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::e2e::cluster::AppView;
 use crate::e2e::expect;
-use crate::e2e::fixtures::Timings;
+use crate::e2e::fixtures::{self, Timings};
 use crate::e2e::poll::{PERIOD, check, until};
 pub use crate::e2e::proxy::{CutProxy, Path};
 use crate::e2e::world::World;
@@ -30,7 +30,22 @@ struct Cut {
 /// Two converged clusters, east reaching DynamoDB through a proxy that is then cut (`how`);
 /// returns once east has stopped serving and west owns the group.
 async fn cut_primary_off(test: &str, how: Path) -> Cut {
-    let mut world = World::new(test, &["east", "west"], "east", &Timings::default()).await;
+    cut_primary_off_timed(test, how, &Timings::default()).await
+}
+
+/// [`cut_primary_off`] with `timings`.
+async fn cut_primary_off_timed(test: &str, how: Path, timings: &Timings) -> Cut {
+    cut_primary_off_with(test, how, timings, None).await
+}
+
+/// [`cut_primary_off_timed`], the StatefulSet's pods taking `grace` seconds to stop when given.
+async fn cut_primary_off_with(test: &str, how: Path, timings: &Timings, grace: Option<i64>) -> Cut {
+    let mut world = World::new(test, &["east", "west"], "east", timings).await;
+    if let Some(grace) = grace {
+        for name in ["east", "west"] {
+            world.cluster(name).apply(fixtures::statefulset(grace));
+        }
+    }
     let proxy = CutProxy::start(&moto::endpoint()).await;
     let mut launch = world.launch("east");
     launch.set_env("AWS_ENDPOINT", &proxy.url);
@@ -118,6 +133,28 @@ pub async fn fences_before_takeover(test: &str, how: Path) {
         },
     )
     .await;
+    world.finish().await;
+}
+
+/// The same cut with the deactivation budget taken out (`timeouts.deactivation: 0s`, the
+/// arithmetic before it existed) and StatefulSet pods that take 8 s each to stop (16 s for the
+/// two, one after the other): west takes over once east's heartbeat has been silent for
+/// `timeouts.heartbeat` while east's pods are still Terminating, and the monitor sees both
+/// clusters serve. It shows that the no-overlap scenarios above could fail.
+pub async fn without_a_deactivation_budget_the_takeover_overlaps(test: &str) {
+    let timings = Timings {
+        deactivation: "0s",
+        ..Timings::default()
+    };
+    let Cut { mut world, .. } = cut_primary_off_with(test, Path::Reset, &timings, Some(8)).await;
+    expect::active(world.cluster("west"), LIMIT).await;
+    let monitor = world.monitor.take().expect("the monitor runs");
+    let overlap = monitor.overlap().or_else(|| monitor.volume_overlap());
+    assert!(
+        overlap.is_some(),
+        "no overlap seen in {} samples without the deactivation budget",
+        monitor.samples()
+    );
     world.finish().await;
 }
 

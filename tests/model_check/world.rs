@@ -335,6 +335,8 @@ pub fn initial_config() -> GroupConfig {
     c.timeouts.heartbeat = Duration::from_secs(HEARTBEAT).into();
     c.timeouts.transitory_state = Duration::from_secs(TRANSITORY).into();
     c.timeouts.unhealthy_primary = Duration::from_secs(UNHEALTHY).into();
+    // The model's clusters stop within the step that fences them.
+    c.timeouts.deactivation = Duration::ZERO.into();
     c
 }
 

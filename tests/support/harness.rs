@@ -108,6 +108,8 @@ pub fn bootstrap(group: &GroupId, owner: &str) -> GroupConfig {
     c.timeouts.heartbeat = HEARTBEAT.into();
     c.timeouts.transitory_state = TRANSITORY.into();
     c.timeouts.unhealthy_primary = UNHEALTHY.into();
+    // The simulated cluster stops at once.
+    c.timeouts.deactivation = std::time::Duration::ZERO.into();
     c
 }
 

@@ -29,6 +29,8 @@ fn bootstrap(owner: &str) -> GroupConfig {
     c.timeouts.heartbeat = Duration::from_secs(5).into();
     c.timeouts.transitory_state = Duration::from_secs(30).into();
     c.timeouts.unhealthy_primary = Duration::from_secs(3).into();
+    // The simulated cluster stops at once.
+    c.timeouts.deactivation = Duration::ZERO.into();
     c
 }
 

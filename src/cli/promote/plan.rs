@@ -175,7 +175,7 @@ fn source_steps(source: &str, r: &Resources, force: bool) -> Vec<String> {
     ];
     if force {
         steps.push(format!(
-            "not waited for: {source} may be unreachable; the target waits until {source}'s heartbeat has been silent for timeouts.heartbeat (it has fenced itself by then)"
+            "not waited for: {source} may be unreachable; the target waits until {source}'s heartbeat has been silent for timeouts.heartbeat + timeouts.deactivation (it has fenced itself and stopped by then)"
         ));
     } else {
         steps.push(format!("{source} acknowledges in its heartbeat record"));

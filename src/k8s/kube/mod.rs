@@ -32,6 +32,7 @@ mod flux;
 mod health;
 mod jobs;
 mod objects;
+mod pods;
 pub mod settings;
 mod traffic;
 mod volumes;

@@ -6,6 +6,7 @@ use super::errors::KubeError;
 use super::fencing::{Fence, annotation};
 use super::health::{component, worse};
 use super::objects::ObjectRef;
+use super::pods;
 use crate::k8s::{ComponentHealth, Progress};
 use crate::store::Health;
 use kube::api::DynamicObject;
@@ -44,7 +45,8 @@ fn observed(obj: &DynamicObject) -> bool {
     }
 }
 
-/// Scales every workload to 0, remembering its replica count; done when no replica is left.
+/// Scales every workload to 0, remembering its replica count; done when no pod of it is left
+/// (running or terminating), not merely when its status says 0 replicas.
 pub async fn scale_down(
     fence: &Fence<'_>,
     objects: Vec<ObjectRef<'_>>,
@@ -63,7 +65,16 @@ pub async fn scale_down(
             })
         }))
     };
+    // The selectors of the workloads now at 0, whose pods are counted once all are patched.
+    let at_zero = std::sync::Mutex::new(Vec::new());
     let waiting = |i: usize, obj: &DynamicObject| {
+        if spec_replicas(obj) == 0 {
+            let object = &batch.objects[i];
+            at_zero
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((i, pods::selector(object, obj)));
+        }
         // terminatingReplicas (Kubernetes 1.33+): pods still shutting down may still write to
         // the volumes that are demoted next.
         let left = ["replicas", "readyReplicas", "terminatingReplicas"]
@@ -80,7 +91,33 @@ pub async fn scale_down(
             (left > 0).then(|| format!("{}: {left} replicas left", batch.objects[i]))
         }
     };
-    batch.run(fence, decide, waiting).await
+    let progress = batch.run(fence, decide, waiting).await?;
+    let mut pending = match progress {
+        Progress::Done => Vec::new(),
+        Progress::Pending(what) => vec![what],
+    };
+    let at_zero = at_zero.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut errors = Vec::new();
+    for (i, selector) in at_zero {
+        let object = &batch.objects[i];
+        let counted = match selector {
+            Ok(selector) => pods::left(fence.client, object, &selector).await,
+            Err(e) => Err(e),
+        };
+        match counted {
+            Ok((0, _)) => {}
+            Ok((n, terminating)) => pending.push(format!(
+                "{object}: {n} pods left ({terminating} terminating)"
+            )),
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.len() {
+        0 if pending.is_empty() => Ok(Progress::Done),
+        0 => Ok(Progress::Pending(pending.join(", "))),
+        1 => Err(errors.remove(0)),
+        _ => Err(KubeError::Several(errors)),
+    }
 }
 
 /// Scales every workload at 0 back to its remembered count; done when all replicas are ready.

@@ -29,6 +29,7 @@ async fn seeded(clock: &ManualClock) -> MemoryStore {
     config.timeouts.heartbeat = Duration::from_secs(5).into();
     config.timeouts.transitory_state = Duration::from_secs(30).into();
     config.timeouts.unhealthy_primary = Duration::from_secs(5).into();
+    config.timeouts.deactivation = Duration::ZERO.into();
     let _ = store.create_config(&config).await.unwrap();
     for name in ["cluster-a", "cluster-b"] {
         let status = ClusterStatus {

@@ -163,6 +163,22 @@ fn a_forced_flip_waits_for_a_full_heartbeat_timeout_of_source_silence() {
 }
 
 #[test]
+fn a_forced_flip_also_waits_for_the_deactivation_budget_the_source_needs_to_stop() {
+    let l = lock("b", "tok", 30);
+    let mut sn = with_lock(moving(Consistency, SourceDeactivating), &l);
+    sn.config.transition.as_mut().unwrap().force = true;
+    // Pods that take 25s to terminate: the cut-off source started fencing 20s (two intervals)
+    // before timeouts.heartbeat (40s) and is still stopping until 40s + 25s.
+    sn.config.timeouts.deactivation = s(25).into();
+    for at in [40, 64] {
+        let d = decide(&sn, &seen(&sn, &[0, at]), &holding("b", at, &l));
+        assert_eq!(names(&d), ["renew-lock"], "at {at}s");
+    }
+    let d = decide(&sn, &seen(&sn, &[0, 65]), &holding("b", 65, &l));
+    assert_eq!(names(&d), ["renew-lock", "flip"]);
+}
+
+#[test]
 fn a_source_that_keeps_heartbeating_is_never_flipped_without_its_acknowledgement() {
     let l = lock("b", "tok", 30);
     let mut sn = with_lock(moving(Consistency, SourceDeactivating), &l);

@@ -28,6 +28,8 @@ pub fn config(owner: &str) -> GroupConfig {
     c.timeouts.heartbeat = s(40).into();
     c.timeouts.transitory_state = s(120).into();
     c.timeouts.unhealthy_primary = s(30).into();
+    // Workloads that stop at once; tests of the budget set their own.
+    c.timeouts.deactivation = s(0).into();
     c.version = 5;
     c.epoch = 5;
     c

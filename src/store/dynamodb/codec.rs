@@ -110,6 +110,10 @@ pub fn config_attrs(c: &GroupConfig) -> Attrs {
         (cf::SUSPENSION_REASON, c.suspension_reason.as_deref().map(s)),
         (schema::transition::EPOCH, Some(n(c.epoch))),
         (
+            schema::transition::DEACTIVATION,
+            Some(s(c.timeouts.deactivation.to_string())),
+        ),
+        (
             schema::transition::TRANSITION,
             c.transition.as_ref().map(transition::transition_value),
         ),
@@ -181,11 +185,18 @@ fn sort_key<'a>(r: &Reader, item: &'a Item) -> Result<&'a str, StoreError> {
 pub fn decode_config(table: &str, item: &Item) -> Result<GroupConfig, StoreError> {
     let r = Reader::new(table, item);
     let (operator_id, group) = group_of(&r, item)?;
+    let deactivation = r
+        .opt_duration(schema::transition::DEACTIVATION)?
+        .unwrap_or(defaults::DEACTIVATION.into());
     let timeouts = match r.opt_map(cf::TIMEOUTS)? {
-        None => Timeouts::default(),
+        None => Timeouts {
+            deactivation,
+            ..Timeouts::default()
+        },
         Some(t) => {
             let d = Timeouts::default();
             Timeouts {
+                deactivation,
                 transitory_state: t
                     .opt_duration(cf::TRANSITORY_STATE)?
                     .unwrap_or(d.transitory_state),

@@ -104,6 +104,9 @@ pub mod cluster {
 pub mod transition {
     /// Extension (N): CONFIG version of the last ownership grant.
     pub const EPOCH: &str = "ownerEpoch";
+    /// Extension (S, Go duration): `timeouts.deactivation`, the deactivation budget. Beside
+    /// `timeouts` rather than in it: a tool that rewrites the documented map keeps it.
+    pub const DEACTIVATION: &str = "deactivationTimeout";
     /// Extension (M): the transition in flight.
     pub const TRANSITION: &str = "transitionInFlight";
     /// Map key: unique id.

@@ -43,6 +43,7 @@
 
 mod error;
 mod http;
+mod kubelet;
 mod lifecycle;
 mod patch;
 mod registry;

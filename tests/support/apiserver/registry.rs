@@ -56,6 +56,7 @@ type Builtin = (&'static str, &'static str, &'static str, &'static str, bool, bo
 const BUILTINS: &[Builtin] = &[
     ("", "v1", "namespaces", "Namespace", false, true, false, &["ns"]),
     ("", "v1", "configmaps", "ConfigMap", true, false, false, &["cm"]),
+    ("", "v1", "pods", "Pod", true, true, false, &["po"]),
     ("", "v1", "events", "Event", true, false, false, &["ev"]),
     ("apps", "v1", "deployments", "Deployment", true, true, true, &["deploy"]),
     ("apps", "v1", "statefulsets", "StatefulSet", true, true, true, &["sts"]),

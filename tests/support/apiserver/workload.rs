@@ -1,6 +1,7 @@
 //! A stand-in for the Deployment and StatefulSet controllers (off unless switched on).
 //!
-//! There are no pods: `delay` after a workload's `spec.replicas` (or generation) stops
+//! Pods are played by `kubelet.rs` (Running at once, Terminating for their grace period when
+//! scaled away). `delay` after a workload's `spec.replicas` (or generation) stops
 //! matching its status, the status counts are set to `spec.replicas` and
 //! `observedGeneration` to the generation, through the status subresource (so watches see a
 //! MODIFIED, as they would from the real controllers). Zero counts are omitted where the
@@ -14,6 +15,7 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::Shared;
+use super::kubelet::Kubelet;
 use super::patch::Patch;
 use super::registry::ResourceType;
 use super::store::meta_str;
@@ -74,7 +76,9 @@ pub async fn run(shared: Arc<Shared>, delay: Duration) {
     let mut changes = shared.changes.subscribe();
     // Per workload: the replica count and generation it is converging to, and when it is due.
     let mut pending: BTreeMap<WorkloadKey, (Map<String, Value>, Instant)> = BTreeMap::new();
+    let mut kubelet = Kubelet::default();
     loop {
+        let pod_due = shared.write(|st| kubelet.step(st, &types));
         let now = Instant::now();
         let mut seen = Vec::new();
         {
@@ -117,7 +121,7 @@ pub async fn run(shared: Arc<Shared>, delay: Duration) {
             // The object may have changed or gone meanwhile; the next scan takes care of it.
             let _ = shared.write(|st| st.patch(rt, &namespace, &name, &patch, true));
         }
-        let next = pending.values().map(|(_, at)| *at).min();
+        let next = pending.values().map(|(_, at)| *at).chain(pod_due).min();
         tokio::select! {
             changed = changes.changed() => if changed.is_err() { return },
             _ = async {
