@@ -156,7 +156,7 @@ fn the_failover_group_schema_carries_the_protocols_timing_rules_as_cel() {
     for needle in [
         "duration(self.heartbeatInterval) > duration('0s')",
         "duration(self.timeouts.heartbeat) >= duration(self.heartbeatInterval) + duration(self.heartbeatInterval) + duration(self.heartbeatInterval) + duration(self.heartbeatInterval)",
-        "duration(self.timeouts.transitoryState) > duration(self.timeouts.heartbeat) + duration(self.heartbeatInterval) + duration(self.heartbeatInterval)",
+        "duration(self.timeouts.transitoryState) > duration(self.timeouts.heartbeat) + duration(self.timeouts.deactivation) + duration(self.heartbeatInterval) + duration(self.heartbeatInterval)",
         "duration(self.timeouts.unhealthyPrimary) >= duration(self.heartbeatInterval)",
     ] {
         assert!(all.contains(needle), "missing rule {needle}\nin:\n{all}");

@@ -69,24 +69,43 @@ impl Seen {
 pub type Answer = (u16, Value);
 
 /// A mock API server answering `script` in order (and 500 to any request beyond it), recording
-/// every request.
+/// every request. Pod lists (ScaleDown counting what is left of a workload) are answered
+/// outside the script, with the pods given to [`cluster_with_pods`] (none by default), and
+/// recorded apart: the scripts describe the workload objects' contract.
 pub struct Mock {
     seen: Arc<Mutex<Vec<Seen>>>,
+    pod_lists: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Mock {
-    /// The requests received so far.
+    /// The requests received so far, pod lists left out.
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
+    }
+
+    /// The pod lists received so far.
+    pub fn pod_lists(&self) -> Vec<Seen> {
+        self.pod_lists.lock().unwrap().clone()
     }
 }
 
 /// A KubeCluster named `east` through a mock service answering `script`, with `spec`
 /// registered for shop/web.
 pub fn cluster(spec: Value, script: Vec<Answer>) -> (KubeCluster, Mock) {
+    cluster_with_pods(spec, script, Vec::new())
+}
+
+/// [`cluster`] whose pod lists answer `pods`.
+pub fn cluster_with_pods(
+    spec: Value,
+    script: Vec<Answer>,
+    pods: Vec<Value>,
+) -> (KubeCluster, Mock) {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
+    let pod_lists = Arc::new(Mutex::new(Vec::new()));
+    let pod_log = pod_lists.clone();
     tokio::spawn(async move {
         let mut script = script.into_iter();
         while let Some((request, send)) = handle.next_request().await {
@@ -97,16 +116,25 @@ pub fn cluster(spec: Value, script: Vec<Answer>) -> (KubeCluster, Mock) {
                 .get("content-type")
                 .map(|v| v.to_str().unwrap().to_string())
                 .unwrap_or_default();
-            log.lock().unwrap().push(Seen {
+            let request = Seen {
                 method: parts.method.to_string(),
                 path: parts.uri.path().to_string(),
                 query: parts.uri.query().unwrap_or_default().to_string(),
                 content_type,
                 body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            });
-            let (code, answer) = script
-                .next()
-                .unwrap_or((500, status(500, "InternalError", "unexpected request", "")));
+            };
+            let pod_list = request.method == "GET" && request.path.ends_with("/pods");
+            let (code, answer) = if pod_list {
+                pod_log.lock().unwrap().push(request);
+                let list =
+                    json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods});
+                (200, list)
+            } else {
+                log.lock().unwrap().push(request);
+                script
+                    .next()
+                    .unwrap_or((500, status(500, "InternalError", "unexpected request", "")))
+            };
             let bytes = match answer {
                 Value::String(text) => text.into_bytes(),
                 other => serde_json::to_vec(&other).unwrap(),
@@ -123,7 +151,7 @@ pub fn cluster(spec: Value, script: Vec<Answer>) -> (KubeCluster, Mock) {
     let cluster = KubeCluster::new(client, "east", KubeSettings::default());
     let spec: FailoverGroupSpec = serde_json::from_value(spec).expect("FailoverGroup spec");
     cluster.set_group(&group(), &spec);
-    (cluster, Mock { seen })
+    (cluster, Mock { seen, pod_lists })
 }
 
 /// shop/web.
@@ -181,6 +209,10 @@ pub fn object(
         for (k, v) in rest {
             obj[k] = v;
         }
+    }
+    // Workloads always have a selector (apps/v1 requires one): their pods are listed by it.
+    if api_version == "apps/v1" && obj["spec"]["selector"].is_null() && obj["spec"].is_object() {
+        obj["spec"]["selector"] = json!({"matchLabels": {"app": name}});
     }
     obj
 }

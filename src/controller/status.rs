@@ -268,6 +268,11 @@ pub fn spec_differences(
         t.transitory_state.to_string(),
     );
     compare(
+        "timeouts.deactivation",
+        w.deactivation.to_string(),
+        t.deactivation.to_string(),
+    );
+    compare(
         "suspended",
         wanted.suspended.to_string(),
         table.suspended.to_string(),

@@ -83,8 +83,8 @@ use std::collections::BTreeMap;
         "fieldPath": ".timeouts.heartbeat"
     },
     {
-        "rule": "duration(self.timeouts.transitoryState) > duration(self.timeouts.heartbeat) + duration(self.heartbeatInterval) + duration(self.heartbeatInterval)",
-        "message": "timeouts.transitoryState must be longer than timeouts.heartbeat + 2 x heartbeatInterval, or a forced failover would be declared stuck before it may complete: raise timeouts.transitoryState",
+        "rule": "duration(self.timeouts.transitoryState) > duration(self.timeouts.heartbeat) + duration(self.timeouts.deactivation) + duration(self.heartbeatInterval) + duration(self.heartbeatInterval)",
+        "message": "timeouts.transitoryState must be longer than timeouts.heartbeat + timeouts.deactivation + 2 x heartbeatInterval, or a forced failover would be declared stuck before it may complete: raise timeouts.transitoryState (or lower timeouts.deactivation if the workloads stop sooner)",
         "fieldPath": ".timeouts.transitoryState"
     },
     {

@@ -94,7 +94,7 @@ async fn conflicts_on_every_attempt_leave_the_action_pending_after_four_patches(
 }
 
 #[tokio::test]
-async fn a_missing_listed_object_is_an_error_naming_it_and_the_fix() {
+async fn a_missing_listed_object_fails_an_activation_naming_it_and_the_fix() {
     let (cluster, mock) = cluster(
         web(),
         vec![(
@@ -102,12 +102,31 @@ async fn a_missing_listed_object_is_an_error_naming_it_and_the_fix() {
             status(404, "NotFound", "deployments.apps \"web\" not found", "web"),
         )],
     );
-    let message = unavailable(apply(&cluster, Action::ScaleDown, 7).await);
+    let message = unavailable(apply(&cluster, Action::ScaleUp, 7).await);
     assert_eq!(
         message,
         "deployment/web in shop does not exist; create it, or remove it from the FailoverGroup's workloads"
     );
     assert_eq!(mock.seen().len(), 1);
+}
+
+/// A renamed or deleted workload cannot run: a deactivation counts it as done rather than
+/// never finishing (and never acknowledging a planned failover).
+#[tokio::test]
+async fn a_missing_listed_object_counts_as_done_for_a_deactivation() {
+    let (cluster, mock) = cluster(
+        web(),
+        vec![(
+            404,
+            status(404, "NotFound", "deployments.apps \"web\" not found", "web"),
+        )],
+    );
+    assert_eq!(
+        apply(&cluster, Action::ScaleDown, 7).await.unwrap(),
+        Progress::Done
+    );
+    assert_eq!(mock.seen().len(), 1, "one read, nothing patched");
+    assert!(mock.pod_lists().is_empty(), "no workload to count pods of");
 }
 
 #[tokio::test]

@@ -310,3 +310,46 @@ async fn scale_up_refuses_a_remembered_count_that_is_not_a_sane_replica_count() 
         assert_eq!(mock.seen().len(), 1, "no patch for {value}");
     }
 }
+
+/// The workload's status says 0 replicas (Kubernetes 1.34 leaves terminating pods out), but
+/// its selector still matches a pod that terminates: not done. Finished pods do not count.
+#[tokio::test]
+async fn scale_down_lists_the_pods_of_the_selector_and_waits_until_none_is_left() {
+    let at_zero = deployment(
+        "90",
+        json!({"kubectl-failover.io/replicas": "3", "kubectl-failover.io/epoch": "7"}),
+        0,
+        json!({"observedGeneration": 1}),
+    );
+    let terminating = json!({"metadata": {"name": "web-1", "namespace": NS, "deletionTimestamp": "2026-01-01T00:00:30Z"}, "status": {"phase": "Running"}});
+    let finished =
+        json!({"metadata": {"name": "web-job", "namespace": NS}, "status": {"phase": "Succeeded"}});
+    let only_web = spec(
+        json!([{"kind": "Deployment", "name": "web"}]),
+        Value::Null,
+        Value::Null,
+    );
+    let (cluster, mock) = cluster_with_pods(
+        only_web.clone(),
+        vec![(200, at_zero.clone())],
+        vec![terminating, finished.clone()],
+    );
+    assert_eq!(
+        apply(&cluster, Action::ScaleDown, 7).await.unwrap(),
+        Progress::Pending("deployment/web in shop: 1 pods left (1 terminating)".into())
+    );
+    let lists = mock.pod_lists();
+    assert_eq!(lists.len(), 1);
+    assert_eq!(lists[0].path, "/api/v1/namespaces/shop/pods");
+    assert!(
+        lists[0].query.contains("labelSelector=app%3Dweb"),
+        "{:?}",
+        lists[0]
+    );
+
+    let (cluster, _mock) = cluster_with_pods(only_web, vec![(200, at_zero)], vec![finished]);
+    assert_eq!(
+        apply(&cluster, Action::ScaleDown, 7).await.unwrap(),
+        Progress::Done
+    );
+}

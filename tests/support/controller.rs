@@ -59,7 +59,7 @@ pub fn failover_group(name: &str, initial: &str) -> FailoverGroup {
         "spec": {
             "initialPrimary": initial,
             "heartbeatInterval": "1s",
-            "timeouts": {"heartbeat": "4s", "transitoryState": "30s", "unhealthyPrimary": "2s"},
+            "timeouts": {"heartbeat": "4s", "transitoryState": "30s", "unhealthyPrimary": "2s", "deactivation": "2s"},
             "workloads": [{"kind": "Deployment", "name": "api"}],
         },
     }))

@@ -16,9 +16,10 @@ pub struct Batch<'a> {
     pub objects: Vec<ObjectRef<'a>>,
     /// The FailoverGroup field that lists them, for "not found" fixes.
     pub field: &'static str,
-    /// A deactivation: an object whose API is not installed cannot serve or run, so it is
-    /// skipped (with a warning; health reports it) rather than blocking the steps after it, and
-    /// an object's newer or unreadable epoch does not refuse it.
+    /// A deactivation: an object that does not exist, or whose API is not installed, cannot
+    /// serve or run, so it is skipped (with a warning; health reports it) rather than keeping
+    /// the deactivation from ever finishing, and an object's newer or unreadable epoch does
+    /// not refuse it.
     pub deactivating: bool,
 }
 
@@ -39,6 +40,12 @@ impl Batch<'_> {
                 Ok(obj) => read.push((i, obj)),
                 Err(KubeError::ApiNotInstalled { object, api, .. }) if self.deactivating => {
                     tracing::warn!(%object, %api, "API not installed: nothing to deactivate");
+                }
+                // A listed object that does not exist (renamed, deleted) cannot serve or run:
+                // a deactivation counts it as done rather than never acknowledging. Health
+                // still reports it, and an activation still fails on it.
+                Err(KubeError::NotFound { object, field }) if self.deactivating => {
+                    tracing::warn!(%object, field, "listed but not found: nothing to deactivate");
                 }
                 Err(e) => errors.push(e),
             }
