@@ -6,6 +6,8 @@
 
 #[path = "support/apiserver/mod.rs"]
 mod apiserver;
+#[path = "e2e_run/dead_target.rs"]
+mod dead_target;
 mod e2e;
 #[path = "e2e_run/failback.rs"]
 mod failback;
@@ -69,4 +71,14 @@ async fn a_failover_group_edited_while_its_primary_is_cut_off_still_fences_befor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_handover_while_the_primary_is_cut_off_still_fences_before_the_takeover() {
     restarts::leader_handover_while_cut_off().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_whose_target_dies_before_the_flip_is_rolled_back_at_once() {
+    dead_target::target_dies_before_the_flip().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_whose_target_dies_after_the_flip_fails_over_again_at_once() {
+    dead_target::target_dies_after_the_flip().await;
 }

@@ -141,12 +141,14 @@ pub async fn prepare_table(
             ),
             retry: true,
         }),
-        Err(e @ (SetupError::WrongSchema { .. } | SetupError::Internal { .. })) => {
-            Err(TableProblem {
-                message: e.to_string(),
-                retry: false,
-            })
-        }
+        Err(
+            e @ (SetupError::WrongSchema { .. }
+            | SetupError::LastWriterWins { .. }
+            | SetupError::Internal { .. }),
+        ) => Err(TableProblem {
+            message: e.to_string(),
+            retry: false,
+        }),
         Err(e) => Err(TableProblem {
             message: format!(
                 "DynamoDB table {:?} at {} (region {}) is not usable yet: {e}; check that the endpoint is reachable from the pod (AWS_REGION, AWS_ENDPOINT, network policies and egress) and that the AWS credentials work (the IRSA role or the aws-credentials Secret)",

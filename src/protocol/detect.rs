@@ -10,6 +10,7 @@ use super::policy::{GroupPolicy, Timings};
 use super::refusal::Refusal;
 use super::request::{TransitionRequest, request_transition};
 use crate::store::{FailoverMode, GroupSnapshot, Health};
+use std::time::Duration;
 
 /// Why the owner should be replaced, from this agent's own observations only.
 fn cause(
@@ -32,6 +33,20 @@ fn cause(
             owner: owner.clone(),
             error_for,
         })
+}
+
+/// Whether the owner is dead and went silent less than `timeouts.heartbeat` after it was handed
+/// the group (`since` ago): it never really served (typically a failover target that died
+/// during or just after the flip). The cool-down keeps a group from bouncing between clusters
+/// that serve; holding back the failover away from this one would only leave the group
+/// unserved for the whole cool-down.
+fn silent_since_handover(cause: &FailoverCause, since: Duration, timings: &Timings) -> bool {
+    match cause {
+        FailoverCause::HeartbeatLapsed { unchanged_for, .. } => {
+            unchanged_for.saturating_add(timings.heartbeat) >= since
+        }
+        FailoverCause::Unhealthy { .. } => false,
+    }
 }
 
 /// The best standby: healthy (OK, then DEGRADED; never ERROR) and alive (heartbeat seen changing
@@ -101,6 +116,7 @@ pub(crate) fn automatic(
     }
     if let Some(since) = obs.since_handover(local.now)
         && since < timings.cooldown
+        && !silent_since_handover(&cause, since, timings)
     {
         return blocked(Blocked::Cooldown {
             remaining: timings.cooldown - since,

@@ -34,7 +34,11 @@ fn released(
         return Released::Acked(ack.at);
     }
     let unchanged_for = obs.heartbeat_unchanged_for(&t.source, local.now);
-    if t.force && unchanged_for >= timings.takeover_silence() {
+    // Without force too: a source that died (or was cut off) after a planned transition began
+    // will never acknowledge, and its silence proves as much as it does for a forced one (it
+    // fenced and stopped by then). The history says so (`end::completion`).
+    let observed = obs.beat(&t.source).is_some();
+    if (t.force || observed) && unchanged_for >= timings.takeover_silence() {
         return Released::Silent;
     }
     Released::Waiting(if t.force {

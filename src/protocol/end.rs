@@ -39,6 +39,13 @@ pub(crate) fn completion(t: &Transition, local: &LocalFacts, acked: bool) -> End
             .source_stopped_at
             .map(|off| seconds(off, local.progress.network_on_at.unwrap_or(local.wall_now))),
     };
+    // A planned transition that went ahead on the source's silence says so.
+    let why = (!acked && !t.force && t.mode == FailoverMode::Consistency).then(|| {
+        format!(
+            "{} never acknowledged: it was silent for timeouts.heartbeat + timeouts.deactivation, so the failover proceeded as a forced one",
+            t.source
+        )
+    });
     Ending {
         status: if acked {
             HistoryStatus::Success
@@ -46,7 +53,7 @@ pub(crate) fn completion(t: &Transition, local: &LocalFacts, acked: bool) -> End
             HistoryStatus::ForcedComplete
         },
         downtime,
-        why: None,
+        why,
     }
 }
 
@@ -109,11 +116,13 @@ pub(crate) struct Stuck {
     pub(crate) ending: Ending,
 }
 
-/// Whether this agent should end the transition in flight because CONFIG has not changed for
-/// too long. The agent holding the lock and the preferred agent (the source before the flip,
-/// the owner after it) act after `timeouts.transitoryState`; everyone else one heartbeat
-/// timeout later, so the preferred one normally wins and the others only step in when it is
-/// gone. The lock and the version check make concurrent attempts safe whoever acts.
+/// Whether this agent should end the transition in flight: at once when its target has been
+/// seen silent for `timeouts.heartbeat` (it died: [`target_gone`]), else because CONFIG has not
+/// changed for too long. For the latter the agent holding the lock and the preferred agent (the
+/// source before the flip, the owner after it) act after `timeouts.transitoryState`; everyone
+/// else one heartbeat timeout later, so the preferred one normally wins and the others only
+/// step in when it is gone. The lock and the version check make concurrent attempts safe
+/// whoever acts.
 pub(crate) fn stuck(
     snap: &GroupSnapshot,
     shape: Shape<'_>,
@@ -125,6 +134,9 @@ pub(crate) fn stuck(
     let t = shape.transition()?;
     let cfg = &snap.config;
     let flipped = cfg.owner_cluster == t.target;
+    if let Some(gone) = target_gone(t, flipped, obs, local, timings) {
+        return Some(gone);
+    }
     let preferred = if flipped { &t.target } else { &t.source };
     let threshold = if holds_lock || *preferred == local.me {
         timings.transitory
@@ -152,6 +164,52 @@ pub(crate) fn stuck(
     };
     Some(Stuck {
         unchanged_for,
+        ending,
+    })
+}
+
+/// A transition whose target has been seen silent for `timeouts.heartbeat` by this agent (not
+/// the target itself): the target died, or is cut off (then it fences). Waiting for
+/// `timeouts.transitoryState` would leave the group unserved for minutes while a healthy
+/// standby waits. Before the flip it is rolled back (the source, still the owner, serves
+/// again); after it, it is ended as forced-complete and the owner's silence then gets the
+/// group an automatic failover at once (`detect`: a new owner silent since it took over is
+/// not held back by the cool-down).
+fn target_gone(
+    t: &Transition,
+    flipped: bool,
+    obs: &Observations,
+    local: &LocalFacts,
+    timings: &Timings,
+) -> Option<Stuck> {
+    if t.target == local.me || obs.beat(&t.target).is_none() {
+        return None;
+    }
+    let silent = obs.heartbeat_unchanged_for(&t.target, local.now);
+    if silent < timings.heartbeat {
+        return None;
+    }
+    let why = format!(
+        "the target {} was silent for {}s (timeouts.heartbeat {}s)",
+        t.target,
+        silent.as_secs(),
+        timings.heartbeat.as_secs()
+    );
+    let ending = if flipped {
+        Ending {
+            status: HistoryStatus::ForcedComplete,
+            downtime: (t.mode == FailoverMode::Uptime).then_some(0),
+            why: Some(format!("{why}; an automatic failover follows")),
+        }
+    } else {
+        Ending {
+            status: HistoryStatus::RolledBack,
+            downtime: None,
+            why: Some(format!("{why}; rolled back to {}", t.source)),
+        }
+    };
+    Some(Stuck {
+        unchanged_for: silent,
         ending,
     })
 }

@@ -145,22 +145,46 @@ fn the_cooldown_blocks_automatic_failover_after_a_handover() {
     sn.config.owner_cluster = "a".into();
     sn.config.epoch = 6;
     sn.config.version = 6;
-    for i in 1..=5u64 {
-        sn.clusters[1].heartbeat_seq = Some(i + 2);
-        sn.clusters[2].heartbeat_seq = Some(i + 2);
-        o.observe(&sn, false, s(i * 10));
+    // a, handed the group at 10s, serves (heartbeats) until 70s, then goes silent: a cluster
+    // that served after the handover is held back by the cool-down (no ping-pong).
+    for t in (10..=110u64).step_by(10) {
+        if t <= 70 {
+            sn.clusters[0].heartbeat_seq = Some(t);
+        }
+        sn.clusters[1].heartbeat_seq = Some(t + 2);
+        sn.clusters[2].heartbeat_seq = Some(t + 2);
+        o.observe(&sn, false, s(t));
     }
-    let d = decide(&sn, &o, &facts("b", 50));
+    let d = decide(&sn, &o, &facts("b", 110));
     assert_eq!(d.writes, vec![]);
     let Note::FailoverBlocked { blocked, .. } = &d.notes[0] else {
         panic!("{:?}", d.notes)
     };
-    assert_eq!(*blocked, Blocked::Cooldown { remaining: s(160) });
+    assert_eq!(*blocked, Blocked::Cooldown { remaining: s(100) });
     let policy = GroupPolicy {
         cooldown: Some(s(30)),
         ..GroupPolicy::default()
     };
-    assert_eq!(step(&policy, &sn, &o, &facts("b", 50)).writes.len(), 1);
+    assert_eq!(step(&policy, &sn, &o, &facts("b", 110)).writes.len(), 1);
+}
+
+/// An owner silent since (or within `timeouts.heartbeat` of) the handover never served: the
+/// cool-down would only leave the group unserved, so it does not apply.
+#[test]
+fn an_owner_silent_since_the_handover_is_failed_over_without_the_cooldown() {
+    let mut o = Observations::default();
+    let mut sn = snap("c", 1);
+    o.observe(&sn, false, s(0));
+    sn.config.owner_cluster = "a".into();
+    sn.config.epoch = 6;
+    sn.config.version = 6;
+    for t in (10..=50u64).step_by(10) {
+        sn.clusters[1].heartbeat_seq = Some(t + 2);
+        sn.clusters[2].heartbeat_seq = Some(t + 2);
+        o.observe(&sn, false, s(t));
+    }
+    let d = decide(&sn, &o, &facts("b", 50));
+    assert_eq!(names(&d), ["start-transition"], "{:?}", d.notes);
 }
 
 /// (health of b, health of c, preference, expected target).

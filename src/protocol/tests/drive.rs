@@ -132,8 +132,14 @@ fn the_target_flips_after_the_source_acknowledges() {
 #[test]
 fn an_acknowledgement_of_another_transition_does_not_count() {
     let l = lock("b", "tok", 30);
-    let sn = acked(with_lock(moving(Consistency, SourceDeactivating), &l), "t0");
-    let d = decide(&sn, &seen(&sn, &[0, 100]), &holding("b", 100, &l));
+    let mut sn = acked(with_lock(moving(Consistency, SourceDeactivating), &l), "t0");
+    // The source is alive (its heartbeat moves): only its acknowledgement of t1 would do.
+    let mut o = Observations::default();
+    for t in [0, 50, 100] {
+        sn.clusters[0].heartbeat_seq = Some(t + 1);
+        o.observe(&sn, true, s(t));
+    }
+    let d = decide(&sn, &o, &holding("b", 100, &l));
     assert_eq!(names(&d), ["renew-lock"]);
     assert!(d.notes[0].to_string().contains("a to finish deactivating"));
 }

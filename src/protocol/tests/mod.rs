@@ -2,6 +2,7 @@
 //! small pure simulation of several agents sharing one table.
 
 mod auto;
+mod dead_parties;
 mod drive;
 pub(crate) mod fixtures;
 mod props;

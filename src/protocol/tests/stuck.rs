@@ -1,11 +1,25 @@
 //! Stuck transitions: who ends them, when, and how (rolled back before the flip, completed
-//! forcibly after it), always through the lock.
+//! forcibly after it), always through the lock. Every party heartbeats here: only the
+//! transition makes no progress (a target that died is `dead_parties.rs`).
 
 use super::fixtures::*;
 use crate::protocol::*;
 use crate::store::*;
 use FailoverMode::{Consistency, Uptime};
 use Phase::{Requested, SourceDeactivating, TargetActivating};
+
+/// Observations of `sn` at each listed second, every cluster's heartbeat moving each time.
+fn seen(sn: &GroupSnapshot, at: &[u64]) -> Observations {
+    let mut sn = sn.clone();
+    let mut o = Observations::default();
+    for t in at {
+        for c in &mut sn.clusters {
+            c.heartbeat_seq = Some(t + 1);
+        }
+        o.observe(&sn, true, s(*t));
+    }
+    o
+}
 
 fn dead_lock(mut sn: GroupSnapshot) -> GroupSnapshot {
     sn.lock = Some(lock("b", "dead", 30));
@@ -121,7 +135,12 @@ fn a_version_change_restarts_the_stuck_clock() {
     let mut later = moving(Consistency, SourceDeactivating);
     later.config.version = 6;
     let mut o = seen(&sn, &[0, 100]);
-    o.observe(&later, true, s(110));
+    for t in [110, 200] {
+        for c in &mut later.clusters {
+            c.heartbeat_seq = Some(t + 1);
+        }
+        o.observe(&later, true, s(t));
+    }
     assert_eq!(decide(&later, &o, &facts("a", 200)).writes, vec![]);
 }
 

@@ -144,10 +144,14 @@ fn validate(ctx: &ErrorContext, shape: &TableShape) -> Result<(), SetupError> {
         _ => {}
     }
     let differences = schema_differences(shape);
-    if differences.is_empty() {
+    if !differences.is_empty() {
+        return Err(SetupError::WrongSchema { table, differences });
+    }
+    let regions = eventually_consistent_replicas(shape);
+    if regions.is_empty() {
         Ok(())
     } else {
-        Err(SetupError::WrongSchema { table, differences })
+        Err(SetupError::LastWriterWins { table, regions })
     }
 }
 
@@ -158,11 +162,6 @@ fn outcome(
     ttl: TtlOutcome,
 ) -> SetupOutcome {
     let mut warnings = Vec::new();
-    let regions = eventually_consistent_replicas(&shape);
-    if !regions.is_empty() {
-        let table = ctx.table.clone();
-        warnings.push(SetupWarning::EventualReplicas { table, regions });
-    }
     if matches!(
         ttl,
         TtlOutcome::OtherAttribute(_) | TtlOutcome::Disabling | TtlOutcome::Unavailable(_)

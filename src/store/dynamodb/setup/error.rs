@@ -39,6 +39,19 @@ pub enum SetupError {
         /// Its status.
         status: String,
     },
+    /// A global table in multi-Region eventual consistency (MREC) mode: each replica evaluates
+    /// conditions on its own copy and concurrent writes resolve last-writer-wins, so the
+    /// compare-and-set that keeps two clusters from owning a group at once does not hold.
+    #[error(
+        "table {table:?} is a global table with replicas in {} in multi-Region eventual consistency (MREC) mode: each replica evaluates conditional writes on its own copy and concurrent writes resolve last-writer-wins, so two clusters could both become primary; kubectl-failover refuses it. Use a single-Region table that every cluster reaches (setup-dynamodb --table-name NEW creates one), or a global table in multi-Region strong consistency (MRSC) mode (docs/dynamodb-table.md, \"Table layouts\")",
+        regions.join(", ")
+    )]
+    LastWriterWins {
+        /// Table name.
+        table: String,
+        /// The replicas' Regions.
+        regions: Vec<String>,
+    },
     /// The table disappeared while setup was working on it.
     #[error(
         "table {table:?} disappeared while setup-dynamodb was waiting for it (deleted by someone else?); run setup-dynamodb again"
@@ -96,6 +109,7 @@ impl SetupError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             SetupError::WrongSchema { .. }
+            | SetupError::LastWriterWins { .. }
             | SetupError::Deleting { .. }
             | SetupError::Unusable { .. } => ExitCode::Conflict,
             SetupError::Vanished { .. } => ExitCode::NotFound,

@@ -22,13 +22,6 @@ pub enum TableAction {
 /// A problem that does not stop the table from working, but that the user should know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetupWarning {
-    /// A global table whose replicas are not in multi-region strong consistency mode.
-    EventualReplicas {
-        /// Table name.
-        table: String,
-        /// Replica regions.
-        regions: Vec<String>,
-    },
     /// TTL could not be put on [`TTL_ATTRIBUTE`].
     Ttl {
         /// Table name.
@@ -41,11 +34,6 @@ pub enum SetupWarning {
 impl fmt::Display for SetupWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SetupWarning::EventualReplicas { table, regions } => write!(
-                f,
-                "table {table:?} has replicas in {} in multi-region eventual consistency mode: each replica evaluates conditional writes on its own copy and concurrent writes resolve last-writer-wins, so two clusters could both become primary; use a single-region table every cluster reaches, or a global table in multi-region strong consistency (MRSC) mode",
-                regions.join(", ")
-            ),
             SetupWarning::Ttl { table, outcome } => match outcome {
                 TtlOutcome::OtherAttribute(a) => write!(
                     f,

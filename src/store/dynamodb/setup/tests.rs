@@ -38,21 +38,24 @@ fn spec_shape() -> TableShape {
     }
 }
 
+/// A global table in eventual-consistency mode (last writer wins) defeats every conditional
+/// write the protocol relies on: refused, naming the replicas and the safe layouts. The same
+/// replicas in strong-consistency mode pass.
 #[test]
-fn an_eventually_consistent_global_table_is_a_warning_not_a_failure() {
+fn an_eventually_consistent_global_table_is_refused_naming_the_safe_layouts() {
     let mut shape = spec_shape();
     shape.replica_regions = vec!["us-east-1".into(), "eu-west-1".into()];
-    assert!(validate(&ctx(), &shape).is_ok());
-    let out = outcome(
-        &ctx(),
-        TableAction::Existed,
-        shape,
-        TtlOutcome::AlreadyEnabled,
-    );
-    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
-    let text = out.warnings[0].to_string();
+    let err = validate(&ctx(), &shape).unwrap_err();
+    assert!(matches!(err, SetupError::LastWriterWins { .. }), "{err}");
+    assert_eq!(err.exit_code(), ExitCode::Conflict);
+    let text = err.to_string();
     assert!(text.contains("us-east-1, eu-west-1"), "{text}");
-    assert!(text.contains("strong consistency"), "{text}");
+    assert!(text.contains("last-writer-wins"), "{text}");
+    assert!(text.contains("single-Region table"), "{text}");
+    shape.multi_region_consistency = Some("EVENTUAL".into());
+    assert!(validate(&ctx(), &shape).is_err());
+    shape.multi_region_consistency = Some("STRONG".into());
+    assert!(validate(&ctx(), &shape).is_ok());
 }
 
 #[test]
