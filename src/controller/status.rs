@@ -273,6 +273,11 @@ pub fn spec_differences(
         t.deactivation.to_string(),
     );
     compare(
+        "selfFencing",
+        wanted.self_fencing.to_string(),
+        table.self_fencing.to_string(),
+    );
+    compare(
         "suspended",
         wanted.suspended.to_string(),
         table.suspended.to_string(),

@@ -197,6 +197,7 @@ impl FailoverGroupSpec {
         bootstrap.timeouts = timeouts;
         bootstrap.heartbeat_interval = heartbeat_interval;
         bootstrap.suspended = self.suspended;
+        bootstrap.self_fencing = self.self_fencing;
         bootstrap.suspension_reason = self.suspension_reason.clone();
         let policy = GroupPolicy {
             self_fencing: self.self_fencing,

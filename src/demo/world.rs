@@ -133,14 +133,16 @@ impl World {
 
     /// The CONFIG every agent bootstraps a group with: cluster-1 owns it, the demo's timings.
     pub fn bootstrap(&self, group: &GroupId) -> GroupConfig {
-        bootstrap(
+        let mut config = bootstrap(
             &self.operator_id,
             group,
             &cluster_name(1),
             self.settings.interval,
             self.settings.heartbeat_timeout,
             self.clock.now(),
-        )
+        );
+        config.self_fencing = self.settings.self_fencing;
+        config
     }
 
     /// The groups as every agent runs them.

@@ -31,8 +31,10 @@ pub fn step(
     let (shape, malformed) = Shape::of(snapshot);
     let timings = policy.timings(cfg);
     let wants = role::wants_active(snapshot, shape, &local.me);
-    let (role, serve_until, fenced) =
-        role::role(wants, policy.self_fencing, timings.as_ref().ok(), local);
+    // CONFIG's setting, not this cluster's: a standby that takes over after the owner's silence
+    // relies on the owner having fenced, so both must apply the same rule.
+    let self_fencing = cfg.self_fencing;
+    let (role, serve_until, fenced) = role::role(wants, self_fencing, timings.as_ref().ok(), local);
     let mut d = Decision {
         role,
         epoch: cfg.version,
@@ -115,9 +117,7 @@ pub fn step(
 
     match shape {
         Shape::Moving { t, .. }
-            if t.target == local.me
-                && policy.self_fencing
-                && !role::heartbeat_fresh(&timings, local) =>
+            if t.target == local.me && self_fencing && !role::heartbeat_fresh(&timings, local) =>
         {
             // A target that would be fenced could not serve after the flip: leave the
             // transition alone (its lease lapses, the stuck rule rolls it back) instead of

@@ -234,6 +234,10 @@ pub struct GroupConfig {
     pub epoch: u64,
     /// The transition in flight, if any (extension attribute `transitionInFlight`).
     pub transition: Option<Transition>,
+    /// Whether the owner fences itself when it cannot reach the table (extension attribute
+    /// `selfFencing`; true when absent). Stored so that every cluster applies the same rule: a
+    /// standby taking over after silence relies on the owner having fenced.
+    pub self_fencing: bool,
 }
 
 impl GroupConfig {
@@ -245,6 +249,7 @@ impl GroupConfig {
             owner_cluster: owner.to_string(),
             previous_owner: None,
             version: 1,
+            self_fencing: true,
             timeouts: Timeouts::default(),
             heartbeat_interval: defaults::HEARTBEAT_INTERVAL.into(),
             last_updated: Some(now),

@@ -65,7 +65,9 @@ impl FailoverModel {
     /// a heartbeat record, the owner serves): a reachable state, so every path printed from it
     /// is a real run.
     pub fn new(cfg: Config) -> Self {
-        let config = initial_config();
+        let mut config = initial_config();
+        // Every agent applies CONFIG's self-fencing rule.
+        config.self_fencing = cfg.self_fencing;
         let env = Env {
             lease: lease_intervals(&config),
             self_fencing: cfg.self_fencing,

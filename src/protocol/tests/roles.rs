@@ -89,9 +89,24 @@ fn the_owner_unfences_when_a_heartbeat_succeeds_again_and_config_still_names_it(
 }
 
 #[test]
-fn self_fencing_off_keeps_a_silent_owner_primary_without_a_deadline() {
+fn self_fencing_off_in_config_keeps_a_silent_owner_primary_without_a_deadline() {
+    let mut sn = snap("a", 1);
+    sn.config.self_fencing = false;
+    let f = LocalFacts {
+        heartbeat_sent_at: None,
+        ..facts("a", 500)
+    };
+    let d = decide(&sn, &seen(&sn, &[500]), &f);
+    assert_eq!((d.role, d.serve_until), (Role::Primary, None));
+}
+
+/// The rule is CONFIG's, the same for every cluster: a cluster whose own FailoverGroup says
+/// `selfFencing: false` still fences when the table says true (the standbys rely on it), and
+/// the reverse.
+#[test]
+fn the_self_fencing_rule_is_configs_not_the_local_policy() {
     let sn = snap("a", 1);
-    let policy = GroupPolicy {
+    let local_off = GroupPolicy {
         self_fencing: false,
         ..GroupPolicy::default()
     };
@@ -99,8 +114,12 @@ fn self_fencing_off_keeps_a_silent_owner_primary_without_a_deadline() {
         heartbeat_sent_at: None,
         ..facts("a", 500)
     };
-    let d = step(&policy, &sn, &seen(&sn, &[500]), &f);
-    assert_eq!((d.role, d.serve_until), (Role::Primary, None));
+    let d = step(&local_off, &sn, &seen(&sn, &[500]), &f);
+    assert_eq!(d.role, Role::Fenced, "CONFIG says fence");
+    let mut off = sn.clone();
+    off.config.self_fencing = false;
+    let d = step(&GroupPolicy::default(), &off, &seen(&off, &[500]), &f);
+    assert_eq!(d.role, Role::Primary, "CONFIG says do not");
 }
 
 /// (mode, phase, source's role, target's role, bystander's role).

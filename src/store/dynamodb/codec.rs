@@ -114,6 +114,10 @@ pub fn config_attrs(c: &GroupConfig) -> Attrs {
             Some(s(c.timeouts.deactivation.to_string())),
         ),
         (
+            schema::transition::SELF_FENCING,
+            Some(AttributeValue::Bool(c.self_fencing)),
+        ),
+        (
             schema::transition::TRANSITION,
             c.transition.as_ref().map(transition::transition_value),
         ),
@@ -242,6 +246,9 @@ pub fn decode_config(table: &str, item: &Item) -> Result<GroupConfig, StoreError
         suspension_reason: r.opt_text(cf::SUSPENSION_REASON)?,
         epoch: r.opt_u64(schema::transition::EPOCH)?.unwrap_or(0),
         transition: transition::decode_transition(&r)?,
+        self_fencing: r
+            .opt_bool(schema::transition::SELF_FENCING)?
+            .unwrap_or(true),
     })
 }
 

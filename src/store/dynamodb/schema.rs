@@ -107,6 +107,8 @@ pub mod transition {
     /// Extension (S, Go duration): `timeouts.deactivation`, the deactivation budget. Beside
     /// `timeouts` rather than in it: a tool that rewrites the documented map keeps it.
     pub const DEACTIVATION: &str = "deactivationTimeout";
+    /// Extension (BOOL): whether the owner fences itself (`selfFencing`; true when absent).
+    pub const SELF_FENCING: &str = "selfFencing";
     /// Extension (M): the transition in flight.
     pub const TRANSITION: &str = "transitionInFlight";
     /// Map key: unique id.

@@ -19,7 +19,17 @@ fn every_record_reads_back_as_it_was_written() {
     });
     config.suspended = true;
     config.suspension_reason = Some("maintenance".into());
+    config.self_fencing = false;
+    config.timeouts.deactivation = std::time::Duration::from_secs(95).into();
     assert_eq!(decode_config("t", &config_item(&config)).unwrap(), config);
+
+    // A CONFIG written by a tool that knows neither extension: the safe defaults.
+    let mut foreign = config_item(&config);
+    foreign.remove(schema::transition::SELF_FENCING);
+    foreign.remove(schema::transition::DEACTIVATION);
+    let read = decode_config("t", &foreign).unwrap();
+    assert!(read.self_fencing, "absent selfFencing reads as true");
+    assert_eq!(read.timeouts.deactivation.get(), defaults::DEACTIVATION);
 
     let status = ClusterStatus {
         cluster_name: "eu-1".into(),
