@@ -7,6 +7,8 @@
 //! their grace period), the controller authenticated as deploy/'s ServiceAccount through a
 //! fault proxy. The same scenario code runs on the in-memory API server in tests/e2e_run.rs.
 
+#[path = "e2e_run/admission.rs"]
+mod admission;
 #[path = "support/apiserver/mod.rs"]
 mod apiserver;
 mod e2e;
@@ -72,4 +74,9 @@ async fn a_failover_group_edited_while_its_primary_is_cut_off_still_fences_befor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_handover_while_the_primary_is_cut_off_still_fences_before_the_takeover() {
     restarts::leader_handover_while_cut_off().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_failover_while_a_webhook_refuses_east_s_ingress_still_scales_east_to_zero() {
+    admission::refusing_webhook_during_a_planned_failover().await;
 }

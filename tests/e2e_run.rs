@@ -4,6 +4,8 @@
 //! status, and the records in the table. A monitor checks throughout that no two clusters serve
 //! the group at once.
 
+#[path = "e2e_run/admission.rs"]
+mod admission;
 #[path = "support/apiserver/mod.rs"]
 mod apiserver;
 #[path = "e2e_run/dead_target.rs"]
@@ -81,4 +83,9 @@ async fn a_failover_whose_target_dies_before_the_flip_is_rolled_back_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failover_whose_target_dies_after_the_flip_fails_over_again_at_once() {
     dead_target::target_dies_after_the_flip().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_failover_while_a_webhook_refuses_east_s_ingress_still_scales_east_to_zero() {
+    admission::refusing_webhook_during_a_planned_failover().await;
 }

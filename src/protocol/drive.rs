@@ -36,9 +36,10 @@ fn released(
     let unchanged_for = obs.heartbeat_unchanged_for(&t.source, local.now);
     // Without force too: a source that died (or was cut off) after a planned transition began
     // will never acknowledge, and its silence proves as much as it does for a forced one (it
-    // fenced and stopped by then). The history says so (`end::completion`).
-    let observed = obs.beat(&t.source).is_some();
-    if (t.force || observed) && unchanged_for >= timings.takeover_silence() {
+    // fenced and stopped by then), as long as the group's owners fence themselves: nobody asked
+    // for force where that is not so. The history says so (`end::completion`).
+    let silence_stands_in = obs.beat(&t.source).is_some() && snap.config.self_fencing;
+    if (t.force || silence_stands_in) && unchanged_for >= timings.takeover_silence() {
         return Released::Silent;
     }
     Released::Waiting(if t.force {

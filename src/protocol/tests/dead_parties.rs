@@ -156,3 +156,17 @@ fn a_planned_transition_whose_source_died_proceeds_as_forced_after_heartbeat_plu
     assert_eq!(h.status, "FORCED_COMPLETE");
     assert!(h.reason.contains("a never acknowledged"), "{}", h.reason);
 }
+
+/// Where owners do not fence themselves (`selfFencing: false`), a silent source proves nothing:
+/// a planned transition keeps waiting for its acknowledgement (only a person's force, or the
+/// stuck rule, moves it).
+#[test]
+fn without_self_fencing_a_planned_transition_still_waits_for_the_acknowledgement() {
+    let l = lock("b", "tok", 1000);
+    let mut sn = moving(Consistency, SourceDeactivating);
+    sn.lock = Some(l.clone());
+    sn.config.self_fencing = false;
+    let (sn, o) = seen_with_alive(sn, &["b", "c"], 100);
+    let d = decide(&sn, &o, &holding("b", 100, &l));
+    assert_eq!(names(&d), ["renew-lock"]);
+}

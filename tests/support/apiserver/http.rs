@@ -99,7 +99,10 @@ pub async fn handle(
     if shared.hangs(method.as_str(), &path) {
         std::future::pending::<()>().await;
     }
-    let resp = match shared.injected_fault() {
+    let resp = match shared
+        .injected_fault()
+        .or_else(|| shared.refusal(method.as_str(), &path))
+    {
         Some(fault) => error_response(&fault),
         None => dispatch(
             &shared,

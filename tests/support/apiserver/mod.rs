@@ -98,6 +98,9 @@ struct Faults {
     fail_status: u16,
     /// Requests whose method and path match are never answered.
     hang: Option<(String, String)>,
+    /// Requests whose method and path match are refused with this status, as a refusing
+    /// admission webhook does: (method, path part, status, message).
+    refuse: Option<(String, String, u16, String)>,
 }
 
 /// State shared by the connection tasks, the watch streams and the handle.
@@ -154,6 +157,15 @@ impl Shared {
             .hang
             .as_ref()
             .is_some_and(|(m, p)| m.eq_ignore_ascii_case(method) && path.contains(p.as_str()))
+    }
+
+    /// The refusal a request with `method` to `path` gets (`FakeApiServer::set_refusing`).
+    fn refusal(&self, method: &str, path: &str) -> Option<ApiError> {
+        lock(&self.faults)
+            .refuse
+            .as_ref()
+            .filter(|(m, p, _, _)| m.eq_ignore_ascii_case(method) && path.contains(p.as_str()))
+            .map(|(_, _, code, message)| ApiError::from_code(*code, message))
     }
 
     fn injected_fault(&self) -> Option<ApiError> {
@@ -313,6 +325,14 @@ impl FakeApiServer {
     /// them again.
     pub fn set_hanging(&self, rule: Option<(&str, &str)>) {
         lock(&self.shared.faults).hang = rule.map(|(m, p)| (m.to_string(), p.to_string()));
+    }
+
+    /// While `Some((method, path part, status, message))`, every request with that method whose
+    /// path contains `path part` is refused with `status` and `message` (an admission webhook
+    /// that refuses, istiod down); `None` lets them through again.
+    pub fn set_refusing(&self, rule: Option<(&str, &str, u16, &str)>) {
+        lock(&self.shared.faults).refuse =
+            rule.map(|(m, p, c, msg)| (m.to_string(), p.to_string(), c, msg.to_string()));
     }
 
     /// The next `n` requests (of any kind) fail with `status` and a matching Status body.
