@@ -306,3 +306,60 @@ async fn a_malformed_failover_group_gets_ready_false_and_a_warning_and_nothing_a
     assert!(store.load_group(OP, &gid("bad")).await.unwrap().is_none());
     east.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_a_running_group_s_timeouts_in_one_failover_group_changes_them_for_every_cluster() {
+    let (east_api, west_api) = (api_server().await, api_server().await);
+    let store: Arc<dyn CoordinationStore> = Arc::new(MemoryStore::new());
+    let log = ServingLog::new(Arc::new(SystemClock::new()));
+    let east = start(&east_api, store.clone(), settings("east"), &log);
+    let west = start(&west_api, store.clone(), settings("west"), &log);
+    let east_fgs: Api<FailoverGroup> = Api::namespaced(east_api.client(), NS);
+    let west_fgs: Api<FailoverGroup> = Api::namespaced(west_api.client(), NS);
+    for api in [&east_fgs, &west_fgs] {
+        api.create(&PostParams::default(), &failover_group("web", "east"))
+            .await
+            .unwrap();
+    }
+    let config = || async { store.load_group(OP, &gid("web")).await.ok()??.config.into() };
+    eventually(WAIT, "both clusters recorded their spec", || async {
+        let c: Option<kubectl_failover::store::GroupConfig> = config().await;
+        (c?.applied_specs.len() == 2).then_some(())
+    })
+    .await;
+
+    // An operator raises the heartbeat timeout in west's FailoverGroup only.
+    let mut fg = west_fgs.get("web").await.unwrap();
+    fg.spec.timeouts.heartbeat = "6s".into();
+    west_fgs
+        .replace("web", &PostParams::default(), &fg)
+        .await
+        .unwrap();
+    let changed = eventually(
+        WAIT,
+        "the new timeout in CONFIG, acknowledged by east",
+        || async {
+            let c: kubectl_failover::store::GroupConfig = config().await?;
+            (c.timeouts.heartbeat.to_string() == "6s" && c.superseded.is_none()).then_some(c)
+        },
+    )
+    .await;
+    assert_eq!(changed.owner_cluster, "east");
+    // East's spec still says 4s: it reports the difference but does not undo the edit.
+    let differs = eventually(WAIT, "east reports that its spec differs", || async {
+        let s = east_fgs.get("web").await.ok()?.status?;
+        s.conditions.into_iter().find(|c| {
+            c.message
+                .contains("timeouts.heartbeat is 4s in the spec but 6s in the table")
+        })
+    })
+    .await;
+    assert_eq!(differs.reason, "SpecNotInTable", "{differs:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let c: kubectl_failover::store::GroupConfig = config().await.unwrap();
+    assert_eq!(c.timeouts.heartbeat.to_string(), "6s");
+    assert!(east.cluster.is_serving(&gid("web")));
+
+    east.stop().await.unwrap();
+    west.stop().await.unwrap();
+}

@@ -107,6 +107,8 @@ mod model;
 mod properties;
 #[path = "model_check/run.rs"]
 mod run;
+#[path = "model_check/settings_change.rs"]
+mod settings_change;
 #[path = "model_check/table.rs"]
 mod table;
 #[path = "model_check/world.rs"]
@@ -131,6 +133,7 @@ fn config(clusters: usize, horizon: u64) -> Config {
         self_fencing: true,
         kind: Kind::Watchdog,
         late_write_bound: Some(2),
+        settings_change: None,
         expect: &[],
     }
 }

@@ -770,6 +770,34 @@ async fn a_transition_in_flight_and_the_epoch_round_trip_through_compare_and_set
     assert_eq!(snap.config.epoch, applied.version);
 }
 
+async fn superseded_settings_and_applied_specs_round_trip_and_clear_through_compare_and_set(
+    store: &dyn CoordinationStore,
+) {
+    let cfg = created(store, &config("web", "cluster-a")).await;
+    let mut next = cfg.clone();
+    next.superseded = Some(cfg.safety());
+    next.timeouts.heartbeat = std::time::Duration::from_secs(300).into();
+    next.applied_specs
+        .insert("cluster-b".into(), "heartbeat=5m".into());
+    let CasOutcome::Applied(applied) = store.update_config(cfg.version, &next).await.unwrap()
+    else {
+        panic!("CAS refused");
+    };
+    let snap = store.load_group(OP, &gid("web")).await.unwrap().unwrap();
+    assert_eq!(snap.config, applied);
+    assert_eq!(snap.config.superseded, Some(cfg.safety()));
+    assert_eq!(snap.config.applied_specs, next.applied_specs);
+    // The owner's acknowledgement removes the record for good.
+    let mut acked = applied.clone();
+    acked.superseded = None;
+    let CasOutcome::Applied(_) = store.update_config(applied.version, &acked).await.unwrap() else {
+        panic!("CAS refused");
+    };
+    let snap = store.load_group(OP, &gid("web")).await.unwrap().unwrap();
+    assert_eq!(snap.config.superseded, None);
+    assert_eq!(snap.config.timeouts.heartbeat.get().as_secs(), 300);
+}
+
 async fn an_acknowledgement_and_the_fenced_flag_round_trip_in_a_heartbeat(
     store: &dyn CoordinationStore,
 ) {
@@ -889,6 +917,7 @@ contract!(
     of_many_concurrent_compare_and_sets_on_one_version_exactly_one_applies,
     a_transition_in_flight_and_the_epoch_round_trip_through_compare_and_set,
     an_acknowledgement_and_the_fenced_flag_round_trip_in_a_heartbeat,
+    superseded_settings_and_applied_specs_round_trip_and_clear_through_compare_and_set,
     a_flip_without_history_moves_ownership_and_writes_no_history,
     loading_without_the_lock_leaves_it_out_even_when_held,
 );

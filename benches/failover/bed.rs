@@ -38,6 +38,7 @@ impl Bed {
             group: group.clone(),
             policy: policy(TIMEOUT, true),
             bootstrap: bootstrap(OP, &group, CLUSTERS[0], INTERVAL, TIMEOUT, clock.now()),
+            settings_from_spec: false,
         };
         let sink = Arc::new(CollectingSink::new());
         let (shutdown, rx) = watch::channel(false);

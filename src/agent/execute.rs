@@ -57,6 +57,10 @@ impl Writer<'_> {
             Intent::StartTransition {
                 expected_version,
                 config,
+            }
+            | Intent::AcknowledgeSettings {
+                expected_version,
+                config,
             } => match store.update_config(*expected_version, config).await? {
                 CasOutcome::Applied(written) => {
                     self.changes.config(&written, true, self.events);

@@ -64,6 +64,10 @@ pub struct GroupSpec {
     /// owner, timeouts, heartbeat interval; its `operator_id` is the operator the agent serves).
     /// An existing CONFIG always wins: bootstrap never overwrites anything.
     pub bootstrap: GroupConfig,
+    /// Whether the bootstrap's settings come from a FailoverGroup that people edit: then an
+    /// edit is brought into CONFIG (`protocol::sync_spec`). False where no such resource
+    /// exists (the demo, tests of other things): CONFIG's settings are the only ones.
+    pub settings_from_spec: bool,
 }
 
 /// Why an agent cannot run. Each message names the group and cluster, the cause and the fix.

@@ -31,7 +31,7 @@ pub(super) struct GroupTask {
     pub interval: Duration,
     /// The settings the FailoverGroup's spec asks for (its bootstrap CONFIG).
     pub wanted: GroupConfig,
-    /// Whether the group's agent fences itself (the policy's `self_fencing`).
+    /// Whether the group's agent fences itself before CONFIG was read (the spec's `selfFencing`).
     pub self_fencing: bool,
     /// This replica's leadership: status writes only while it holds.
     pub leadership: Arc<Leadership>,
@@ -123,7 +123,8 @@ impl GroupTask {
             let problem = budget_problem(
                 interval,
                 config.timeouts.heartbeat.get(),
-                self.self_fencing,
+                // CONFIG's setting once read: that is the one the agent applies.
+                snapshot.map_or(self.self_fencing, |s| s.config.self_fencing),
                 budget,
             );
             self.report_budget(problem.as_deref());

@@ -161,7 +161,7 @@ fn conditions(input: &StatusInput<'_>, mine: Option<&ClusterStatus>) -> Vec<Cond
                     ConditionStatus::False,
                     "SpecNotInTable",
                     format!(
-                        "the spec differs from the group's CONFIG in DynamoDB, which decides once the group exists: {differences}; turn automatic failover off or on with `kubectl failover suspend|resume`, and keep the spec equal to the table in every cluster (docs/controller.md, \"Spec and table\")"
+                        "the spec differs from the group's CONFIG in DynamoDB, whose settings apply: {differences}; a cluster brings its FailoverGroup's timeouts and selfFencing into the table when they are edited, so another cluster's later edit or a spec older than the group shows here: make the specs equal in every cluster; turn automatic failover off or on with `kubectl failover suspend|resume` (docs/controller.md, \"Spec and table\")"
                     ),
                 ),
                 None => make(

@@ -137,6 +137,7 @@ impl Supervisor {
             group: group.clone(),
             policy: settings.policy,
             bootstrap: settings.bootstrap,
+            settings_from_spec: true,
         };
         let cluster: Arc<dyn ClusterActions> =
             Arc::new(LeaderOnly::new(d.cluster.clone(), d.leadership.clone()));

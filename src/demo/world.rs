@@ -153,6 +153,7 @@ impl World {
                 group: g.id.clone(),
                 policy: policy(self.settings.heartbeat_timeout, self.settings.self_fencing),
                 bootstrap: self.bootstrap(&g.id),
+                settings_from_spec: false,
             })
             .collect()
     }

@@ -49,6 +49,14 @@ pub enum Intent {
         /// CONFIG with the new transition.
         config: GroupConfig,
     },
+    /// `update_config(expected_version, config)`: the owner acknowledges changed safety
+    /// settings (`supersededSettings` removed).
+    AcknowledgeSettings {
+        /// The version read.
+        expected_version: u64,
+        /// CONFIG without `supersededSettings`.
+        config: GroupConfig,
+    },
     /// `acquire_lock(request)`; on `Acquired`, remember the lock (`LocalFacts::lock`).
     AcquireLock(LockRequest),
     /// `take_over_lock(observed, request)`; on `Acquired`, remember the lock.
@@ -85,6 +93,7 @@ impl Intent {
     pub fn name(&self) -> &'static str {
         match self {
             Intent::StartTransition { .. } => "start-transition",
+            Intent::AcknowledgeSettings { .. } => "acknowledge-settings",
             Intent::AcquireLock(_) => "acquire-lock",
             Intent::TakeOverLock { .. } => "take-over-lock",
             Intent::RenewLock { .. } => "renew-lock",

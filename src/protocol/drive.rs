@@ -38,7 +38,7 @@ fn released(
     // will never acknowledge, and its silence proves as much as it does for a forced one (it
     // fenced and stopped by then), as long as the group's owners fence themselves: nobody asked
     // for force where that is not so. The history says so (`end::completion`).
-    let silence_stands_in = obs.beat(&t.source).is_some() && snap.config.self_fencing;
+    let silence_stands_in = obs.beat(&t.source).is_some() && snap.config.fencing_assured();
     if (t.force || silence_stands_in) && unchanged_for >= timings.takeover_silence() {
         return Released::Silent;
     }

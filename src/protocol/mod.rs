@@ -40,7 +40,7 @@
 //! [`facts`] (local facts), [`decision`] (role, intents, notes), [`refusal`], [`request`]
 //! (asking for a transition), and the private parts of `step`: `role` (role and fencing),
 //! `lock` (getting the lock), `drive` (the target's phases), `end` (ending, stuck rule),
-//! `detect` (automatic failover).
+//! `detect` (automatic failover), and [`settings`] (changing settings while the group runs).
 
 pub mod decision;
 mod detect;
@@ -53,6 +53,7 @@ pub mod policy;
 pub mod refusal;
 pub mod request;
 mod role;
+pub mod settings;
 mod step;
 
 pub use decision::{Blocked, Decision, FailoverCause, Intent, Note, Report, Role, WaitFor};
@@ -61,6 +62,7 @@ pub use observe::{Beat, Observations};
 pub use policy::{GroupPolicy, InvalidTimings, Timings, validate_timeouts};
 pub use refusal::Refusal;
 pub use request::{TransitionRequest, request_transition};
+pub use settings::{SpecSync, spec_text, sync_spec};
 pub use step::step;
 
 #[cfg(test)]

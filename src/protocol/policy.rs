@@ -69,6 +69,9 @@ pub struct Timings {
     pub cooldown: Duration,
     /// `timeouts.deactivation`: how long a cluster needs to stop serving once it starts to.
     pub deactivation: Duration,
+    /// The takeover silence: `heartbeat + deactivation`, or the superseded settings' if longer
+    /// (`GroupConfig::superseded`: the owner may not have read the change yet).
+    pub takeover: Duration,
 }
 
 impl Timings {
@@ -81,9 +84,10 @@ impl Timings {
     /// The source's observed silence after which a forced flip (a forced promotion or an
     /// automatic failover) may go ahead without its acknowledgement: `heartbeat +
     /// deactivation`. A cut-off owner starts fencing `fence_margin` before `heartbeat` has
-    /// passed and has stopped by this time, so the target never starts beside it.
+    /// passed and has stopped by this time, so the target never starts beside it. While a
+    /// change of these settings is unacknowledged, the longer of the old and new sums.
     pub fn takeover_silence(&self) -> Duration {
-        self.heartbeat.saturating_add(self.deactivation)
+        self.takeover
     }
 
     /// How long a transition must be stuck before an agent other than the preferred one ends it:
@@ -204,6 +208,13 @@ impl GroupPolicy {
                 .cooldown
                 .unwrap_or_else(|| heartbeat.saturating_mul(COOLDOWN_HEARTBEATS)),
             deactivation,
+            takeover: config.superseded.as_ref().map_or(
+                heartbeat.saturating_add(deactivation),
+                |old| {
+                    old.takeover_silence()
+                        .max(heartbeat.saturating_add(deactivation))
+                },
+            ),
         })
     }
 
@@ -288,6 +299,31 @@ mod tests {
             assert!(text.contains(want), "{text} lacks {want}");
             assert!(text.starts_with("group shop/web"), "{text}");
         }
+    }
+
+    #[test]
+    fn an_unacknowledged_change_keeps_the_longer_takeover_silence_of_old_and_new() {
+        let mut c = config(1, 4, 20, 5);
+        c.timeouts.deactivation = Duration::from_secs(2).into();
+        let own = GroupPolicy::default().timings(&c).unwrap();
+        assert_eq!(own.takeover_silence(), Duration::from_secs(6));
+        // Lowered from 10s + 3s: a cut-off owner that has not read the change serves and stops
+        // by the old sum, so takeovers wait for it.
+        c.superseded = Some(crate::store::SafetySettings {
+            heartbeat_interval: Duration::from_secs(1).into(),
+            heartbeat: Duration::from_secs(10).into(),
+            deactivation: Duration::from_secs(3).into(),
+            self_fencing: true,
+        });
+        let t = GroupPolicy::default().timings(&c).unwrap();
+        assert_eq!(t.takeover_silence(), Duration::from_secs(13));
+        // Everything else follows the new settings at once.
+        assert_eq!(t.heartbeat, Duration::from_secs(4));
+        assert_eq!(t.serve_window(), Duration::from_secs(2));
+        // Raised: the new sum is the longer one.
+        c.timeouts.heartbeat = Duration::from_secs(12).into();
+        let t = GroupPolicy::default().timings(&c).unwrap();
+        assert_eq!(t.takeover_silence(), Duration::from_secs(14));
     }
 
     #[test]

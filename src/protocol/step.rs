@@ -10,6 +10,7 @@ use super::lock::{self, LockView, Obtained};
 use super::observe::Observations;
 use super::policy::GroupPolicy;
 use super::role::{self, Shape};
+use super::settings;
 use crate::store::GroupSnapshot;
 
 /// Decides the local cluster's role and this tick's store writes for one group.
@@ -76,6 +77,9 @@ pub fn step(
 
     let Some(t) = shape.transition() else {
         release(&mut d);
+        let fresh = role::heartbeat_fresh(&timings, local);
+        d.writes
+            .extend(settings::acknowledge(cfg, &local.me, fresh, local.wall_now));
         if mine.is_none() {
             let (intent, note) = detect::automatic(snapshot, observations, local, policy, &timings);
             d.writes.extend(intent);

@@ -9,10 +9,12 @@ pub mod dynamodb;
 pub mod instrumented;
 pub mod memory;
 pub mod model;
+pub mod safety;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 pub use model::*;
+pub use safety::SafetySettings;
 
 /// Errors from the store that are not lost races: the store could not answer, or what it holds
 /// cannot be read.

@@ -1,6 +1,7 @@
 //! The records of the coordination table as Rust values: what a group's CONFIG, each cluster's
 //! heartbeat, the LOCK and a HISTORY entry hold. Key formats live in `dynamodb::schema`.
 
+use super::safety::SafetySettings;
 use crate::duration::GoDuration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -238,6 +239,14 @@ pub struct GroupConfig {
     /// `selfFencing`; true when absent). Stored so that every cluster applies the same rule: a
     /// standby taking over after silence relies on the owner having fenced.
     pub self_fencing: bool,
+    /// The safety settings a change replaced, kept until the owner has read the new ones
+    /// (extension attribute `supersededSettings`): until then a takeover waits for the longer
+    /// of both windows, because a cut-off owner may still be serving under the old one.
+    pub superseded: Option<SafetySettings>,
+    /// Per cluster, the FailoverGroup settings it last brought into this CONFIG or accepted
+    /// (extension attribute `appliedSpecs`, `SafetySettings::spec_text`): a cluster pushes its
+    /// spec only when it changed since, so clusters whose specs differ do not undo each other.
+    pub applied_specs: BTreeMap<String, String>,
 }
 
 impl GroupConfig {
@@ -258,7 +267,25 @@ impl GroupConfig {
             suspension_reason: None,
             epoch: 1,
             transition: None,
+            superseded: None,
+            applied_specs: BTreeMap::new(),
         }
+    }
+
+    /// The settings the fencing arithmetic uses, as this CONFIG states them.
+    pub fn safety(&self) -> SafetySettings {
+        SafetySettings {
+            heartbeat_interval: self.heartbeat_interval,
+            heartbeat: self.timeouts.heartbeat,
+            deactivation: self.timeouts.deactivation,
+            self_fencing: self.self_fencing,
+        }
+    }
+
+    /// Whether every owner can be relied on to fence itself: the current setting and, until the
+    /// owner has read it, the one it replaced.
+    pub fn fencing_assured(&self) -> bool {
+        self.self_fencing && self.superseded.as_ref().is_none_or(|s| s.self_fencing)
     }
 }
 

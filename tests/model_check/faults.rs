@@ -4,9 +4,9 @@
 
 use super::agent::{Env, converge_cluster, execute, run_steps};
 use super::kube::InFlight;
-use super::world::{Agent, Kind, Link, Stage, World, Zombie, name};
+use super::world::{Agent, HEARTBEAT, Kind, Link, SettingsChange, Stage, World, Zombie, name};
 use kubectl_failover::protocol::{
-    LocalProgress, Observations, TransitionRequest, request_transition,
+    LocalProgress, Observations, SpecSync, TransitionRequest, request_transition, sync_spec,
 };
 use kubectl_failover::store::FailoverMode;
 
@@ -176,6 +176,26 @@ pub fn land_request(w: &mut World) {
     if let Some((expected, config)) = w.request.take() {
         let _ = w.table.update_config(expected, &config, &mut w.breaches);
     }
+}
+
+/// A person lowers `timeouts.heartbeat` to `HEARTBEAT`: through b's FailoverGroup (b's agent
+/// writes it with `sync_spec`, keeping the superseded settings) or by writing CONFIG directly.
+pub fn change_settings(w: &mut World, how: SettingsChange) {
+    w.settings_changed = true;
+    let table = w.table.config.clone();
+    let mut spec = table.clone();
+    spec.timeouts.heartbeat = std::time::Duration::from_secs(HEARTBEAT).into();
+    let next = match how {
+        SettingsChange::RawEdit => spec,
+        SettingsChange::ThroughSpec => {
+            match sync_spec(&table, &spec, "b", World::wall(w.now, table.version)) {
+                SpecSync::Write { config, .. } => *config,
+                // A transition in flight: b tries again after it; the model does not.
+                SpecSync::AfterTransition | SpecSync::InSync => return,
+            }
+        }
+    };
+    let _ = w.table.update_config(table.version, &next, &mut w.breaches);
 }
 
 /// Cuts agent `i`'s link (`Link::Down` or `Link::NoHeartbeats`), or heals it (`Link::Up`).

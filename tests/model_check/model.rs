@@ -6,7 +6,7 @@ use super::faults;
 use super::properties;
 use super::table::{Table, lease_intervals};
 use super::world::{Agent, Breaches, Cluster, Config, Kind, Link, Stage, World};
-use super::world::{initial_config, name};
+use super::world::{config_before_change, initial_config, name};
 use kubectl_failover::protocol::{LocalProgress, Observations};
 use stateright::{Model, Property};
 use std::collections::BTreeMap;
@@ -21,6 +21,8 @@ pub enum Act {
     },
     /// A person's late compare-and-set lands.
     LandRequest,
+    /// The run's settings change is written (`Config::settings_change`).
+    ChangeSettings,
     /// Agent i's tick starts: heartbeat, read, and (unless `delayed`) the reply and `step`.
     Start {
         /// The agent.
@@ -65,7 +67,10 @@ impl FailoverModel {
     /// a heartbeat record, the owner serves): a reachable state, so every path printed from it
     /// is a real run.
     pub fn new(cfg: Config) -> Self {
-        let mut config = initial_config();
+        let mut config = match cfg.settings_change {
+            Some(_) => config_before_change(),
+            None => initial_config(),
+        };
         // Every agent applies CONFIG's self-fencing rule.
         config.self_fencing = cfg.self_fencing;
         let env = Env {
@@ -103,6 +108,7 @@ impl FailoverModel {
             max_epoch: config.epoch,
             history_ever: BTreeMap::new(),
             breaches: Breaches::default(),
+            settings_changed: false,
         };
         let mut model = FailoverModel {
             cfg,
@@ -178,6 +184,13 @@ impl Model for FailoverModel {
             .any(|a| unticked(a) || (a.up && a.stage != Stage::Idle));
         if w.request.is_some() && interval_start && w.now > 1 {
             out.push(Act::LandRequest);
+        }
+        if cfg.settings_change.is_some()
+            && !w.settings_changed
+            && interval_start
+            && (1..=2).contains(&w.now)
+        {
+            out.push(Act::ChangeSettings);
         }
         for (i, a) in w.agents.iter().enumerate() {
             if a.up {
@@ -276,6 +289,13 @@ impl Model for FailoverModel {
             Act::Wake(i) => faults::wake(&mut n, &self.env, i),
             Act::Link(i, link) => faults::set_link(&mut n, i, link),
             Act::LandRequest => faults::land_request(&mut n),
+            Act::ChangeSettings => {
+                let how = self
+                    .cfg
+                    .settings_change
+                    .expect("offered only with a change");
+                faults::change_settings(&mut n, how);
+            }
         }
         // Remember the largest version and epoch and every history record ever written, so a
         // decrease or a lost or rewritten record shows in the state itself.

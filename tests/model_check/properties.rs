@@ -20,7 +20,7 @@ pub fn all(expect: &[&str]) -> Vec<Property<FailoverModel>> {
         Property::always(ONE_LOCK_HOLDER, one_lock_holder),
         Property::always(ONE_HISTORY_RECORD, one_history_record),
     ];
-    let witnesses: [(&'static str, Condition); 9] = [
+    let witnesses: [(&'static str, Condition); 10] = [
         (OWNERSHIP_MOVES, ownership_moves),
         (PLANNED_COMPLETES, planned_completes),
         (AUTOMATIC_COMPLETES, automatic_completes),
@@ -30,6 +30,7 @@ pub fn all(expect: &[&str]) -> Vec<Property<FailoverModel>> {
         (OWNER_FENCED, owner_fenced),
         (FENCED_AT_START, fenced_at_start),
         (LATE_WRITE_REFUSED, late_write_refused),
+        (SETTINGS_ACKNOWLEDGED, settings_acknowledged),
     ];
     for (name, condition) in witnesses {
         if expect.contains(&name) {
@@ -69,6 +70,8 @@ pub const OWNER_FENCED: &str = "an active cluster fences itself";
 /// Witness (Kubernetes).
 pub const FENCED_AT_START: &str =
     "a restarted agent that has not read the group by its start deadline fences its cluster";
+/// Witness: a lowered heartbeat timeout was acknowledged by the owner.
+pub const SETTINGS_ACKNOWLEDGED: &str = "the owner acknowledges changed safety settings";
 /// Witness (Kubernetes).
 pub const LATE_WRITE_REFUSED: &str =
     "an activation checked before a pause is refused when it lands, by a newer stamp";
@@ -156,6 +159,12 @@ fn fenced_at_start(_: &FailoverModel, w: &World) -> bool {
             .as_ref()
             .is_some_and(|d| d.role == Role::Fenced && d.epoch == 0)
     })
+}
+
+fn settings_acknowledged(_: &FailoverModel, w: &World) -> bool {
+    w.settings_changed
+        && w.table.config.superseded.is_none()
+        && w.table.config.timeouts.heartbeat.get().as_secs() == super::world::HEARTBEAT
 }
 
 fn late_write_refused(_: &FailoverModel, w: &World) -> bool {

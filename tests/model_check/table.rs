@@ -162,6 +162,10 @@ impl Table {
             Intent::StartTransition {
                 expected_version,
                 config,
+            }
+            | Intent::AcknowledgeSettings {
+                expected_version,
+                config,
             } => {
                 if self.update_config(*expected_version, config, b) {
                     Outcome::Done(None)

@@ -55,9 +55,27 @@ pub struct Config {
     /// Kubernetes: a write checked before its process paused lands within this many intervals
     /// of the check, or never (`None`: at any later time).
     pub late_write_bound: Option<u64>,
+    /// A change of `timeouts.heartbeat` (from `HEARTBEAT_BEFORE_CHANGE` to `HEARTBEAT`) at an
+    /// interval boundary at time 1 or 2, and how it is written.
+    pub settings_change: Option<SettingsChange>,
     /// The `sometimes` properties this run must witness (proof the run is not vacuous).
     pub expect: &'static [&'static str],
 }
+
+/// How a person lowers `timeouts.heartbeat` while the group runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SettingsChange {
+    /// By editing b's FailoverGroup: b's agent writes it with `protocol::sync_spec`, which keeps
+    /// the superseded settings until the owner acknowledges them.
+    ThroughSpec,
+    /// By writing CONFIG directly, as a tool that does not know `supersededSettings` would.
+    RawEdit,
+}
+
+/// `timeouts.heartbeat` before a settings change: long enough that a cut-off owner still
+/// serves (until `12 - 2` intervals after its last heartbeat) when another cluster could take
+/// over after the lowered `HEARTBEAT` (its flip lands about 7 intervals after the cut).
+pub const HEARTBEAT_BEFORE_CHANGE: u64 = 12;
 
 /// The kind of every cluster of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -307,6 +325,8 @@ pub struct World {
     pub history_ever: BTreeMap<String, HistoryRecord>,
     /// Breaches found while applying actions.
     pub breaches: Breaches,
+    /// The run's settings change has been written.
+    pub settings_changed: bool,
 }
 
 impl World {
@@ -337,6 +357,17 @@ pub fn initial_config() -> GroupConfig {
     c.timeouts.unhealthy_primary = Duration::from_secs(UNHEALTHY).into();
     // The model's clusters stop within the step that fences them.
     c.timeouts.deactivation = Duration::ZERO.into();
+    c
+}
+
+/// The initial CONFIG of a run with a settings change: the longer heartbeat timeout (and a
+/// transitoryState that validates with it), and b's FailoverGroup recorded as applied.
+pub fn config_before_change() -> GroupConfig {
+    let mut c = initial_config();
+    c.timeouts.heartbeat = Duration::from_secs(HEARTBEAT_BEFORE_CHANGE).into();
+    c.timeouts.transitory_state = Duration::from_secs(HEARTBEAT_BEFORE_CHANGE + 3).into();
+    c.applied_specs
+        .insert("b".into(), kubectl_failover::protocol::spec_text(&c));
     c
 }
 

@@ -159,6 +159,7 @@ impl Harness {
                 group: g.group.clone(),
                 policy: self.policy.clone(),
                 bootstrap: bootstrap(&g.group, &g.owner),
+                settings_from_spec: false,
             };
             let agent = GroupAgent::new(
                 spec,

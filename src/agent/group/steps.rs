@@ -5,8 +5,8 @@ use super::super::events::{AgentEvent, AgentEventKind};
 use super::super::report::TickReport;
 use super::super::{beat, converge};
 use super::GroupAgent;
-use crate::protocol::{LocalFacts, validate_timeouts};
-use crate::store::{CreateOutcome, GroupSnapshot, StoreError};
+use crate::protocol::{LocalFacts, SpecSync, spec_text, sync_spec, validate_timeouts};
+use crate::store::{CasOutcome, CreateOutcome, GroupSnapshot, StoreError};
 use std::future::Future;
 use std::time::Duration;
 
@@ -69,6 +69,7 @@ impl GroupAgent {
     ) -> Option<GroupSnapshot> {
         let (op, group) = (&self.spec.bootstrap.operator_id, &self.spec.group);
         let mut created = false;
+        let mut synced = !self.spec.settings_from_spec;
         loop {
             let budget = self.call_budget();
             let read = self.store.load_group_with(op, group, include_lock);
@@ -83,11 +84,21 @@ impl GroupAgent {
                         Ok(()) => snap.config.heartbeat_interval.get(),
                         Err(_) => self.spec.bootstrap.heartbeat_interval.get(),
                     };
+                    if !synced {
+                        synced = true;
+                        if self.sync_spec(&snap, report).await {
+                            continue;
+                        }
+                    }
                     return Some(snap);
                 }
                 Ok(None) if !created => {
                     let mut config = self.spec.bootstrap.clone();
                     config.last_updated = Some(self.clock.now());
+                    if self.spec.settings_from_spec {
+                        let text = spec_text(&self.spec.bootstrap);
+                        config.applied_specs.insert(self.me.clone(), text);
+                    }
                     let budget = self.call_budget();
                     let create = self.store.create_config(&config);
                     match bounded(budget, "create the group's CONFIG", create).await {
@@ -115,6 +126,41 @@ impl GroupAgent {
                     report.store_error.get_or_insert(e);
                     return None;
                 }
+            }
+        }
+    }
+
+    /// Brings an edited FailoverGroup's settings into CONFIG, or records the spec as seen
+    /// (`protocol::sync_spec`). True when CONFIG changed (read it again).
+    async fn sync_spec(&self, snap: &GroupSnapshot, report: &mut TickReport) -> bool {
+        let group = &self.spec.group;
+        let config = match sync_spec(
+            &snap.config,
+            &self.spec.bootstrap,
+            &self.me,
+            self.clock.now(),
+        ) {
+            SpecSync::InSync => return false,
+            SpecSync::AfterTransition => {
+                tracing::debug!(group = %group, cluster = %self.me, "the FailoverGroup's settings changed; they go into CONFIG once the transition in flight has ended");
+                return false;
+            }
+            SpecSync::Write { config, changed } => {
+                if changed {
+                    tracing::info!(group = %group, cluster = %self.me, settings = %spec_text(&config), "bringing the edited FailoverGroup's settings into CONFIG; takeovers use the longer of the old and new windows until the owner has read them");
+                }
+                config
+            }
+        };
+        let budget = self.call_budget();
+        let update = self.store.update_config(snap.config.version, &config);
+        match bounded(budget, "record the FailoverGroup's settings", update).await {
+            Ok(CasOutcome::Applied(_)) => true,
+            // Someone else changed CONFIG first: read it again, try again next tick.
+            Ok(CasOutcome::Conflict { .. }) => true,
+            Err(e) => {
+                report.store_error.get_or_insert(e);
+                false
             }
         }
     }

@@ -4,6 +4,7 @@
 
 mod no_watchdog;
 mod pair;
+mod settings;
 mod single;
 
 use super::*;
@@ -67,6 +68,7 @@ impl World {
             group: gid(),
             policy: Default::default(),
             bootstrap: bootstrap(owner),
+            settings_from_spec: false,
         };
         GroupAgent::new(
             spec,

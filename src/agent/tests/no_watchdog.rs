@@ -98,6 +98,7 @@ fn agent_on(w: &World, cluster: Arc<NoWatchdog>, owner: &str) -> GroupAgent {
         group: gid(),
         policy: Default::default(),
         bootstrap: bootstrap(owner),
+        settings_from_spec: false,
     };
     GroupAgent::new(
         spec,

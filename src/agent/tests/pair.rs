@@ -140,6 +140,7 @@ async fn an_agent_runs_every_group_until_shutdown_and_refuses_a_group_given_twic
             group: group.clone(),
             policy: Default::default(),
             bootstrap,
+            settings_from_spec: false,
         }
     };
     let make = |specs| {

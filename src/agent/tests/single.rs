@@ -161,6 +161,7 @@ fn a_bootstrap_for_another_group_or_with_unsafe_timeouts_is_refused_with_the_fix
             group: gid(),
             policy: Default::default(),
             bootstrap,
+            settings_from_spec: false,
         };
         let store: Arc<dyn CoordinationStore> = w.store.clone();
         GroupAgent::new(

@@ -8,8 +8,9 @@ use super::errors::KubeError;
 use super::fencing::{Fence, applied_epoch};
 use super::objects::ObjectRef;
 use super::settings::DnsAnnotations;
-use super::{flux, traffic, volumes, workloads};
+use super::{flux, stop_time, traffic, volumes, workloads};
 use crate::crd::FailoverGroupSpec;
+use crate::duration::GoDuration;
 use crate::k8s::{ComponentHealth, HealthReport};
 use crate::store::Health;
 use kube::api::DynamicObject;
@@ -41,6 +42,15 @@ pub fn worse(a: Health, b: Health) -> Health {
         Health::Error => 2,
     };
     if rank(b) > rank(a) { b } else { a }
+}
+
+/// Two judgements of one family as one: the worse health, both messages.
+fn merge(a: ComponentHealth, b: ComponentHealth) -> ComponentHealth {
+    let problems = [a.message, b.message]
+        .into_iter()
+        .filter(|m| !m.is_empty())
+        .collect();
+    component(worse(a.health, b.health), problems)
 }
 
 /// The objects of one family that could be read, and the problems of those that could not.
@@ -115,7 +125,13 @@ pub async fn report(
             .objects
             .iter()
             .any(|(_, _, o)| workloads::spec_replicas(o) > 0);
-        let judged = workloads::judge(&read.pairs());
+        let mut judged = workloads::judge(&read.pairs());
+        // The spec's budget: the table's once the spec has been brought in (or a difference is
+        // reported as SpecNotInTable).
+        if let Ok(budget) = spec.timeouts.deactivation.parse::<GoDuration>() {
+            let stop = stop_time::judge_budget(&read.pairs(), budget.get());
+            judged = merge(judged, stop);
+        }
         report
             .components
             .insert(WORKLOADS.into(), read.with(judged));

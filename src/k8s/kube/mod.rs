@@ -34,6 +34,7 @@ mod jobs;
 mod objects;
 mod pods;
 pub mod settings;
+mod stop_time;
 mod traffic;
 mod volumes;
 mod workloads;

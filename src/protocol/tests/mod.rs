@@ -9,6 +9,7 @@ mod props;
 mod request;
 mod roles;
 mod scenarios;
+mod settings;
 mod sim;
 mod sim_table;
 mod stuck;

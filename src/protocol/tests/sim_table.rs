@@ -196,6 +196,10 @@ impl Table {
             Intent::StartTransition {
                 expected_version,
                 config,
+            }
+            | Intent::AcknowledgeSettings {
+                expected_version,
+                config,
             } => self.cas(*expected_version, config),
             Intent::AcquireLock(req) => {
                 *lock = self.acquire(req, now);

@@ -155,6 +155,23 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// An optional map whose values are all strings, by key.
+    pub fn opt_string_map(
+        &self,
+        name: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, StoreError> {
+        let Some(m) = self.opt_map(name)? else {
+            return Ok(None);
+        };
+        let mut out = std::collections::BTreeMap::new();
+        for key in m.map.keys() {
+            if let Some(text) = m.opt_str(key)? {
+                out.insert(key.clone(), text.to_string());
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// A reader of an optional nested map.
     pub fn opt_map(&self, name: &str) -> Result<Option<Reader<'a>>, StoreError> {
         match self.get(name) {

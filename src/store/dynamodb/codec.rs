@@ -121,6 +121,14 @@ pub fn config_attrs(c: &GroupConfig) -> Attrs {
             schema::transition::TRANSITION,
             c.transition.as_ref().map(transition::transition_value),
         ),
+        (
+            schema::transition::SUPERSEDED,
+            c.superseded.as_ref().map(transition::superseded_value),
+        ),
+        (
+            schema::transition::APPLIED_SPECS,
+            transition::applied_specs_value(&c.applied_specs),
+        ),
     ]);
     a
 }
@@ -249,6 +257,10 @@ pub fn decode_config(table: &str, item: &Item) -> Result<GroupConfig, StoreError
         self_fencing: r
             .opt_bool(schema::transition::SELF_FENCING)?
             .unwrap_or(true),
+        superseded: transition::decode_superseded(&r)?,
+        applied_specs: r
+            .opt_string_map(schema::transition::APPLIED_SPECS)?
+            .unwrap_or_default(),
     })
 }
 

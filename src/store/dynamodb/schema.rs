@@ -111,6 +111,17 @@ pub mod transition {
     pub const SELF_FENCING: &str = "selfFencing";
     /// Extension (M): the transition in flight.
     pub const TRANSITION: &str = "transitionInFlight";
+    /// Extension (M): the safety settings a change replaced, until the owner has read the new
+    /// ones (keys `heartbeatInterval`, `heartbeatTimeout`, `deactivationTimeout`: S, Go
+    /// durations; `selfFencing`: BOOL).
+    pub const SUPERSEDED: &str = "supersededSettings";
+    /// Map key of `supersededSettings`.
+    pub const SUPERSEDED_INTERVAL: &str = "heartbeatInterval";
+    /// Map key of `supersededSettings`.
+    pub const SUPERSEDED_HEARTBEAT: &str = "heartbeatTimeout";
+    /// Extension (M of S): per cluster, the FailoverGroup settings it last brought in or
+    /// accepted.
+    pub const APPLIED_SPECS: &str = "appliedSpecs";
     /// Map key: unique id.
     pub const ID: &str = "id";
     /// Map key: owner when requested.

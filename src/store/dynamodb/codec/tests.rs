@@ -21,13 +21,34 @@ fn every_record_reads_back_as_it_was_written() {
     config.suspension_reason = Some("maintenance".into());
     config.self_fencing = false;
     config.timeouts.deactivation = std::time::Duration::from_secs(95).into();
+    config.superseded = Some(crate::store::SafetySettings {
+        heartbeat_interval: std::time::Duration::from_secs(20).into(),
+        heartbeat: std::time::Duration::from_secs(120).into(),
+        deactivation: std::time::Duration::from_secs(45).into(),
+        self_fencing: true,
+    });
+    config
+        .applied_specs
+        .insert("eu-1".into(), "heartbeat=2m selfFencing=true".into());
     assert_eq!(decode_config("t", &config_item(&config)).unwrap(), config);
+
+    // A superseded record missing a key is refused: it would understate the owner's window.
+    let mut partial = config_item(&config);
+    if let Some(AttributeValue::M(m)) = partial.get_mut(schema::transition::SUPERSEDED) {
+        m.remove(schema::transition::SUPERSEDED_HEARTBEAT);
+    }
+    let err = decode_config("t", &partial).unwrap_err().to_string();
+    assert!(err.contains("supersededSettings.heartbeatTimeout"), "{err}");
 
     // A CONFIG written by a tool that knows neither extension: the safe defaults.
     let mut foreign = config_item(&config);
     foreign.remove(schema::transition::SELF_FENCING);
     foreign.remove(schema::transition::DEACTIVATION);
+    foreign.remove(schema::transition::SUPERSEDED);
+    foreign.remove(schema::transition::APPLIED_SPECS);
     let read = decode_config("t", &foreign).unwrap();
+    assert_eq!(read.superseded, None);
+    assert!(read.applied_specs.is_empty());
     assert!(read.self_fencing, "absent selfFencing reads as true");
     assert_eq!(read.timeouts.deactivation.get(), defaults::DEACTIVATION);
 

@@ -1,11 +1,13 @@
-//! The transition attributes this tool adds to CONFIG (`epoch`, `transition`) and to `CLUSTER#`
-//! records (`transitionAck`, `fenced`), both directions.
+//! The transition attributes this tool adds to CONFIG (`epoch`, `transition`, the settings a
+//! change superseded, the specs each cluster applied) and to `CLUSTER#` records
+//! (`transitionAck`, `fenced`), both directions.
 
 use super::super::attrs::Reader;
 use super::super::schema::{cluster as cl, transition as tr};
 use super::{s, time_text};
-use crate::store::{FailoverMode, Phase, StoreError, Transition, TransitionAck};
+use crate::store::{FailoverMode, Phase, SafetySettings, StoreError, Transition, TransitionAck};
 use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 
 /// The `transition` map.
@@ -79,4 +81,49 @@ pub fn decode_ack(r: &Reader) -> Result<Option<TransitionAck>, StoreError> {
         id: a.req_str(cl::ACK_ID)?.to_string(),
         at: a.req_time(cl::ACK_AT)?,
     }))
+}
+
+/// The `supersededSettings` map.
+pub fn superseded_value(p: &SafetySettings) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        (
+            tr::SUPERSEDED_INTERVAL.to_string(),
+            s(p.heartbeat_interval.to_string()),
+        ),
+        (
+            tr::SUPERSEDED_HEARTBEAT.to_string(),
+            s(p.heartbeat.to_string()),
+        ),
+        (tr::DEACTIVATION.to_string(), s(p.deactivation.to_string())),
+        (
+            tr::SELF_FENCING.to_string(),
+            AttributeValue::Bool(p.self_fencing),
+        ),
+    ]))
+}
+
+/// Decodes the `supersededSettings` map of a CONFIG item, if present. Every key is required:
+/// a partial record would understate the window a cut-off owner may still serve in.
+pub fn decode_superseded(r: &Reader) -> Result<Option<SafetySettings>, StoreError> {
+    let Some(m) = r.opt_map(tr::SUPERSEDED)? else {
+        return Ok(None);
+    };
+    let duration = |key: &str| {
+        m.opt_duration(key)?
+            .ok_or_else(|| m.malformed(key, "it is missing"))
+    };
+    Ok(Some(SafetySettings {
+        heartbeat_interval: duration(tr::SUPERSEDED_INTERVAL)?,
+        heartbeat: duration(tr::SUPERSEDED_HEARTBEAT)?,
+        deactivation: duration(tr::DEACTIVATION)?,
+        self_fencing: m
+            .opt_bool(tr::SELF_FENCING)?
+            .ok_or_else(|| m.malformed(tr::SELF_FENCING, "it is missing"))?,
+    }))
+}
+
+/// The `appliedSpecs` map (absent when empty).
+pub fn applied_specs_value(specs: &BTreeMap<String, String>) -> Option<AttributeValue> {
+    (!specs.is_empty())
+        .then(|| AttributeValue::M(specs.iter().map(|(k, v)| (k.clone(), s(v))).collect()))
 }
