@@ -36,7 +36,10 @@
 //!   writes or converges running into the next interval, lock and heartbeat leases lapsing as
 //!   time passes, and a person's CONSISTENCY request (forced or not) via `request_transition`,
 //!   read at time 1, whose compare-and-set lands at once or (a delay) at a later interval
-//!   boundary, as a `promote` waiting at its confirmation prompt would. On Kubernetes a pause
+//!   boundary, as a `promote` waiting at its confirmation prompt would. With `settings_change`
+//!   (`settings_change.rs`), `timeouts.heartbeat` lowered from 12 to 4 intervals at time 1 or
+//!   2, through a FailoverGroup (`sync_spec`, which keeps the superseded settings until the
+//!   owner acknowledges) or written into CONFIG directly (which the check must catch). On Kubernetes a pause
 //!   may also fall between an activation step's check (serving deadline not passed, stamp not
 //!   newer, object off) and its write, which stays in flight with the `resourceVersion` read at
 //!   the check and lands when the process wakes up: as checked if the object has not changed,
