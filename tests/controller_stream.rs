@@ -230,8 +230,8 @@ async fn the_initial_list_starts_the_agent_a_change_restarts_it_and_a_deletion_w
     })
     .await;
     assert_eq!(d.warnings("LeaseTooLong"), Vec::<String>::new());
-    // The group's CONFIG in the store is not rewritten (an existing CONFIG wins), and the
-    // restarted agent keeps heartbeating.
+    // The edited settings are brought into the group's CONFIG, which every cluster follows,
+    // and the restarted agent keeps heartbeating.
     let group = GroupId::new(NS, "web").unwrap();
     let config = d
         .store
@@ -240,7 +240,8 @@ async fn the_initial_list_starts_the_agent_a_change_restarts_it_and_a_deletion_w
         .unwrap()
         .unwrap()
         .config;
-    assert_eq!(config.heartbeat_interval.get(), Duration::from_secs(1));
+    assert_eq!(config.heartbeat_interval.get(), Duration::from_secs(5));
+    assert_eq!(config.timeouts.heartbeat.get(), Duration::from_secs(20));
     let seq = d.heartbeat().await.unwrap();
     eventually(WAIT, "a heartbeat after the restart", || async {
         (d.heartbeat().await? > seq).then_some(())
