@@ -21,6 +21,40 @@ ensure_python_tools() {
   export KFO_KUBECTL="$KFO_VENV/bin/kubectl"
 }
 
+# Release packaging tools, in their own venv: cargo-zigbuild and zig (the ziglang wheel) build
+# the Linux binary against glibc 2.28; actionlint (a Go module) lints the release workflow.
+ZIGBUILD_SPEC='cargo-zigbuild==0.24.1'
+ZIGLANG_SPEC='ziglang==0.17.1'
+ACTIONLINT_MODULE='github.com/rhysd/actionlint/cmd/actionlint@v1.7.12'
+KFO_PKG_VENV="${KFO_PKG_VENV:-$KFO_CACHE/pkg-venv}"
+ensure_packaging_tools() {
+  if [ ! -x "$KFO_PKG_VENV/bin/cargo-zigbuild" ] || ! "$KFO_PKG_VENV/bin/python" -m ziglang version >/dev/null 2>&1; then
+    echo "==> installing $ZIGBUILD_SPEC $ZIGLANG_SPEC into $KFO_PKG_VENV" >&2
+    [ -x "$KFO_PKG_VENV/bin/python" ] || python3 -m venv "$KFO_PKG_VENV"
+    "$KFO_PKG_VENV/bin/pip" install --quiet --disable-pip-version-check "$ZIGBUILD_SPEC" "$ZIGLANG_SPEC"
+  fi
+  # cargo-zigbuild runs `python3 -m ziglang` when no `zig` is on PATH: the venv's python first.
+  export PATH="$KFO_PKG_VENV/bin:$PATH"
+  if [ ! -x "$KFO_CACHE/bin/actionlint" ]; then
+    echo "==> building $ACTIONLINT_MODULE" >&2
+    GOBIN="$KFO_CACHE/bin" GOFLAGS=-mod=mod go install "$ACTIONLINT_MODULE"
+  fi
+  export KFO_ACTIONLINT="$KFO_CACHE/bin/actionlint"
+}
+
+# buildah builds and inspects the controller image without a daemon (scripts/build-image.sh).
+# vfs storage: overlay mounts are not allowed in every sandbox, vfs works everywhere.
+ensure_buildah() {
+  if ! command -v buildah >/dev/null 2>&1; then
+    echo "==> installing buildah (Debian package)" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq buildah >/dev/null
+  fi
+  export STORAGE_DRIVER="${STORAGE_DRIVER:-vfs}"
+}
+
 # Debian packages the tests drive: tmux runs the terminal UI end-to-end (tests/tui_*.rs).
 ensure_system_tools() {
   local missing=()

@@ -231,6 +231,115 @@ async fn every_manifest_in_deploy_passes_a_server_side_dry_run_on_the_real_api_s
     }
 }
 
+/// Polls `kubectl args` until it succeeds (or, with `gone`, until it fails with NotFound).
+async fn until_kubectl(plane: &ControlPlane, args: &[&str], gone: bool, what: &str) -> String {
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (ok, out) = kubectl(plane, args);
+        let done = if gone {
+            !ok && out.contains("NotFound")
+        } else {
+            ok
+        };
+        if done {
+            return out;
+        }
+        assert!(
+            Instant::now() < end,
+            "{what} within 60s: kubectl {args:?}: {out}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overlay_installs_for_real_and_uninstalls_as_deploy_readme_says() {
+    // deploy/README.md, "4. Install" and "Uninstall", on the real API server and controllers.
+    let plane = start("install").await;
+    let overlay = "deploy/overlays/example-east";
+    let (ok, out) = kubectl(&plane, &["apply", "--server-side", "-k", overlay]);
+    assert!(ok, "kubectl apply -k {overlay}:\n{out}");
+    for crd in ["failovergroups", "failovers"] {
+        let name = format!("crd/{crd}.kubectl-failover.io");
+        let condition = "--for=condition=Established";
+        let (ok, out) = kubectl(&plane, &["wait", condition, &name, "--timeout=60s"]);
+        assert!(ok, "{name} established: {out}");
+    }
+    let (ok, out) = kubectl(
+        &plane,
+        &[
+            "-n",
+            SYSTEM_NS,
+            "get",
+            "deploy/kubectl-failover",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(ok, "{out}");
+    let deployment: Value = serde_json::from_str(&out).expect("json");
+    let image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .expect("image");
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        image,
+        format!("ghcr.io/kubectl-failover/kubectl-failover:v{version}")
+    );
+    // Works on first apply: no placeholder IRSA role for EKS's webhook to inject (the
+    // controller would crash-loop on AccessDenied), and a PDB that lets unready replicas go
+    // (during a DynamoDB outage both are unready, and drains would block).
+    let (ok, out) = kubectl(
+        &plane,
+        &["-n", SYSTEM_NS, "get", "sa/kubectl-failover", "-o", "json"],
+    );
+    assert!(ok, "{out}");
+    let sa: Value = serde_json::from_str(&out).expect("json");
+    assert!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].is_null(),
+        "{sa}"
+    );
+    let (ok, out) = kubectl(
+        &plane,
+        &["-n", SYSTEM_NS, "get", "pdb/kubectl-failover", "-o", "json"],
+    );
+    assert!(ok, "{out}");
+    let pdb: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(pdb["spec"]["unhealthyPodEvictionPolicy"], "AlwaysAllow");
+    namespace(&plane, NS).await;
+    let (ok, out) = kubectl(&plane, &["apply", "--server-side", "-f", "deploy/samples/"]);
+    assert!(ok, "samples: {out}");
+
+    // Uninstall: the FailoverGroups first (no controller runs here, so no finalizer holds them),
+    // then the overlay, which takes the CRDs, every Failover and the namespace with it.
+    let (ok, out) = kubectl(&plane, &["delete", "fg", "--all", "-A", "--wait=true"]);
+    assert!(ok, "{out}");
+    let (ok, out) = kubectl(&plane, &["delete", "-k", overlay, "--wait=true"]);
+    assert!(ok, "kubectl delete -k {overlay}: {out}");
+    until_kubectl(
+        &plane,
+        &["get", "crd", "failovers.kubectl-failover.io"],
+        true,
+        "the CRD gone",
+    )
+    .await;
+    until_kubectl(
+        &plane,
+        &["get", "ns", SYSTEM_NS],
+        true,
+        "the system namespace gone",
+    )
+    .await;
+    let (ok, out) = kubectl(&plane, &["get", "clusterrole", "kubectl-failover"]);
+    assert!(
+        !ok && out.contains("NotFound"),
+        "the ClusterRole stays behind: {out}"
+    );
+    // The application's namespace and objects are the user's: untouched.
+    let (ok, out) = kubectl(&plane, &["get", "ns", NS]);
+    assert!(ok, "{out}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_api_server_enforces_the_crds_cel_rules() {
     let plane = start("cel").await;

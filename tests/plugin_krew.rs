@@ -128,7 +128,7 @@ fn the_packaging_script_builds_an_archive_and_writes_its_hash_into_the_manifest(
     let listing = String::from_utf8(listing.stdout).unwrap();
     assert_eq!(
         listing.lines().collect::<Vec<_>>(),
-        ["kubectl-failover", "README.md"]
+        ["kubectl-failover", "LICENSE", "README.md"]
     );
     let unpacked = tmp.join("unpacked");
     std::fs::create_dir_all(&unpacked).unwrap();
