@@ -7,7 +7,6 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -31,23 +30,9 @@ async fn start(test: &str) -> ControlPlane {
     }
 }
 
-/// kubectl (KFO_KUBECTL or the one on PATH) against `plane` as its administrator.
+/// kubectl against `plane` as its administrator.
 fn kubectl(plane: &ControlPlane, args: &[&str]) -> (bool, String) {
-    let kubectl = std::env::var("KFO_KUBECTL").unwrap_or_else(|_| "kubectl".to_string());
-    let out = Command::new(&kubectl)
-        .arg("--kubeconfig")
-        .arg(&plane.admin_kubeconfig)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("HOME", plane.dir.join("home"))
-        .output()
-        .unwrap_or_else(|e| panic!("run {kubectl}: {e}; ./scripts/test.sh installs kubectl"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    plane.kubectl(args)
 }
 
 async fn wait_for<F, Fut>(limit: Duration, what: &str, mut probe: F) -> Value

@@ -86,6 +86,23 @@ async fn an_applied_failover_group_gets_heartbeats_in_the_store_and_its_role_in_
     .await;
     assert_eq!(ready.reason, "Converged");
     assert!(east.cluster.is_serving(&gid("web")));
+    // Every patch of the FailoverGroup (finalizer, status) names the controller's field
+    // manager, so managedFields say which fields it owns.
+    let patches: Vec<_> = east_api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path.contains("/failovergroups/"))
+        .collect();
+    assert!(patches.len() >= 2, "{patches:?}");
+    for p in &patches {
+        assert_eq!(
+            p.param("fieldManager").as_deref(),
+            Some("kubectl-failover"),
+            "{} {}",
+            p.path,
+            p.query
+        );
+    }
     assert!(!west.cluster.is_serving(&gid("web")));
     let metrics = east.metrics();
     assert!(metrics.contains("kubectl_failover_groups 1"), "{metrics}");

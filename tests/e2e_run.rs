@@ -23,6 +23,8 @@ mod leader;
 mod restarts;
 #[path = "e2e_run/scenarios.rs"]
 mod scenarios;
+#[path = "e2e_run/secrets.rs"]
+mod secrets;
 mod support;
 #[path = "e2e_run/unhealthy.rs"]
 mod unhealthy;

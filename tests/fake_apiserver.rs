@@ -5,6 +5,8 @@
 mod apiserver;
 #[path = "fake_apiserver/clients.rs"]
 mod clients;
+#[path = "fake_apiserver/limits.rs"]
+mod limits;
 #[path = "fake_apiserver/watching.rs"]
 mod watching;
 #[path = "fake_apiserver/writes.rs"]

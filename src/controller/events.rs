@@ -113,9 +113,34 @@ pub fn to_event(kind: &AgentEventKind) -> Event {
     Event {
         type_,
         reason: reason.to_string(),
-        note: Some(truncate(kind.to_string())),
-        action: "Failover".to_string(),
+        // Every reader of the namespace sees Events: no account, role or key (the log has them).
+        note: Some(truncate(super::redact::redact(&kind.to_string()))),
+        action: action(kind),
         secondary: None,
+    }
+}
+
+/// The Event's action. kube's recorder folds events with the same type, reason, action and
+/// object into one series that keeps the first note, so each phase and each role gets its own
+/// action: a later phase or role change is a new Event, not a count on an old one.
+fn action(kind: &AgentEventKind) -> String {
+    use AgentEventKind as K;
+    let camel = |wire: &str| -> String {
+        wire.split('_')
+            .map(|w| {
+                let lower = w.to_ascii_lowercase();
+                let mut chars = lower.chars();
+                chars
+                    .next()
+                    .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    match kind {
+        K::PhaseChanged { to, .. } => format!("Phase{}", camel(to.as_str())),
+        K::RoleChanged { to, .. } => format!("Become{to:?}"),
+        _ => "Failover".to_string(),
     }
 }
 
@@ -177,5 +202,54 @@ mod tests {
         let note = truncate("é".repeat(800));
         assert!(note.len() <= 1000);
         assert!(note.chars().all(|c| c == 'é'));
+    }
+
+    /// kube's recorder keys a series by (type, reason, action, object): see `action`.
+    fn key(e: &Event) -> (String, String, String) {
+        (format!("{:?}", e.type_), e.reason.clone(), e.action.clone())
+    }
+
+    #[test]
+    fn each_phase_and_each_role_change_is_its_own_event_series() {
+        use crate::protocol::Role;
+        use crate::store::Phase;
+        let phase = |to| AgentEventKind::PhaseChanged {
+            id: "t1".into(),
+            from: None,
+            to,
+        };
+        let role = |to| AgentEventKind::RoleChanged {
+            from: None,
+            to,
+            epoch: 3,
+        };
+        let keys: std::collections::BTreeSet<_> = [
+            phase(Phase::Requested),
+            phase(Phase::SourceDeactivating),
+            phase(Phase::TargetActivating),
+            role(Role::Primary),
+            role(Role::Standby),
+            role(Role::Fenced),
+        ]
+        .iter()
+        .map(|k| key(&to_event(k)))
+        .collect();
+        assert_eq!(keys.len(), 6, "{keys:?}");
+        let e = to_event(&phase(Phase::SourceDeactivating));
+        assert_eq!(e.action, "PhaseSourceDeactivating");
+        assert!(e.action.len() <= 128);
+    }
+
+    #[test]
+    fn a_store_error_event_names_no_account_or_role() {
+        let e = to_event(&AgentEventKind::StoreError {
+            message: "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/kfo/x is not authorized".into(),
+        });
+        let note = e.note.unwrap();
+        assert!(
+            !note.contains("123456789012") && !note.contains("assumed-role"),
+            "{note}"
+        );
+        assert!(note.contains("AccessDeniedException"), "{note}");
     }
 }

@@ -110,6 +110,8 @@ pub fn from_outcome(
 /// A group that cannot be asked for (no such FailoverGroup here, another operator's, a bad
 /// name): refused with `message`.
 pub fn refused(group: &str, message: String, now: DateTime<Utc>) -> GroupProgress {
+    // Failover status is read by everyone in the namespace: no account, role or key ids.
+    let message = super::redact::redact(&message);
     GroupProgress {
         group: group.to_string(),
         phase: None,

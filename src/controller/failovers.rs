@@ -15,7 +15,7 @@ use crate::crd::{
 use crate::error::Error;
 use crate::ops::promote::{PromoteRequest, request_promotion};
 use crate::store::{CoordinationStore, GroupId};
-use kube::api::{Patch, PatchParams};
+use kube::api::Patch;
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 use std::sync::Arc;
@@ -83,7 +83,7 @@ async fn reconcile_inner(fo: &Failover, ctx: &Context) -> Result<Action, Reconci
         let api: Api<Failover> =
             Api::namespaced(ctx.client.clone(), &fo.namespace().unwrap_or_default());
         let body = serde_json::json!({ "status": status });
-        let (name, params) = (fo.name_any(), PatchParams::default());
+        let (name, params) = (fo.name_any(), super::patch_params());
         ctx.leadership
             .bounded(api.patch_status(&name, &params, &Patch::Merge(&body)))
             .await??;
@@ -92,6 +92,35 @@ async fn reconcile_inner(fo: &Failover, ctx: &Context) -> Result<Action, Reconci
     Ok(match phase {
         FailoverPhase::Succeeded | FailoverPhase::Failed => Action::await_change(),
         _ => Action::requeue(ctx.settings.failover_poll),
+    })
+}
+
+/// The annotation with which a FailoverGroup lets Failovers of other namespaces move it: a
+/// comma-separated list of namespaces (or `*` for any). Set by whoever may edit the group.
+pub const ALLOW_FAILOVERS_FROM: &str = "kubectl-failover.io/allow-failovers-from";
+
+/// Why a Failover may not move a group of another namespace, or `None` when it may: the
+/// controller acts with cluster-wide rights, so a Failover author's own namespace is where their
+/// authority ends unless the group's owners opted in with [`ALLOW_FAILOVERS_FROM`].
+pub fn cross_namespace_refusal(fo: &Failover, fg: &FailoverGroup, gid: &GroupId) -> Option<String> {
+    let own = fo.namespace().unwrap_or_default();
+    if gid.namespace == own {
+        return None;
+    }
+    let allowed = fg
+        .annotations()
+        .get(ALLOW_FAILOVERS_FROM)
+        .is_some_and(|list| {
+            list.split(',')
+                .map(str::trim)
+                .any(|ns| ns == own || ns == "*")
+        });
+    (!allowed).then(|| {
+        format!(
+            "Failover {own}/{} may not move FailoverGroup {gid}: it is in another namespace; create the Failover in {} instead, or let Failovers from {own} move it by annotating the FailoverGroup {ALLOW_FAILOVERS_FROM}={own}",
+            fo.name_any(),
+            gid.namespace
+        )
     })
 }
 
@@ -118,6 +147,10 @@ async fn group_progress(
     };
     if fg.spec.operator_id_or(op) != op {
         return Ok(None);
+    }
+    if let Some(why) = cross_namespace_refusal(fo, &fg, gid) {
+        ctx.events.warn(fo, "CrossNamespaceRefused", why.clone());
+        return Ok(Some(refused(&gid.to_string(), why, now)));
     }
     let settings = match fg.settings(op, now) {
         Ok(s) => s,
@@ -172,4 +205,61 @@ async fn group_progress(
         })?;
     tracing::info!(failover = %fo.name_any(), group = %gid, "{outcome}");
     Ok(Some(from_outcome(gid, id, &outcome, now)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn failover(namespace: &str) -> Failover {
+        serde_json::from_value(json!({
+            "apiVersion": "kubectl-failover.io/v1alpha1", "kind": "Failover",
+            "metadata": {"name": "move", "namespace": namespace, "uid": "u1"},
+            "spec": {"targetCluster": "west", "failoverGroups": [{"name": "web", "namespace": "shop"}]},
+        }))
+        .unwrap()
+    }
+
+    fn group(allow: Option<&str>) -> FailoverGroup {
+        let mut fg: FailoverGroup = serde_json::from_value(json!({
+            "apiVersion": "kubectl-failover.io/v1alpha1", "kind": "FailoverGroup",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"initialPrimary": "east", "workloads": [{"kind": "Deployment", "name": "api"}]},
+        }))
+        .unwrap();
+        if let Some(list) = allow {
+            fg.annotations_mut()
+                .insert(ALLOW_FAILOVERS_FROM.into(), list.into());
+        }
+        fg
+    }
+
+    #[test]
+    fn a_failover_may_move_groups_of_its_own_namespace_only_unless_the_group_opts_in() {
+        let gid = GroupId::new("shop", "web").unwrap();
+        assert_eq!(
+            cross_namespace_refusal(&failover("shop"), &group(None), &gid),
+            None
+        );
+        let why = cross_namespace_refusal(&failover("intruder"), &group(None), &gid).unwrap();
+        for part in [
+            "Failover intruder/move",
+            "FailoverGroup shop/web",
+            "another namespace",
+            "allow-failovers-from=intruder",
+        ] {
+            assert!(why.contains(part), "{why} lacks {part}");
+        }
+        let gid2 = gid.clone();
+        assert_eq!(
+            cross_namespace_refusal(&failover("ops"), &group(Some("team-a, ops")), &gid2),
+            None
+        );
+        assert_eq!(
+            cross_namespace_refusal(&failover("ops"), &group(Some("*")), &gid),
+            None
+        );
+        assert!(cross_namespace_refusal(&failover("ops"), &group(Some("team-a")), &gid).is_some());
+    }
 }

@@ -8,7 +8,7 @@ use super::context::{Context, ReconcileError};
 use super::supervisor::Upserted;
 use crate::crd::{Condition, ConditionStatus, FailoverGroup, FailoverGroupStatus, condition_types};
 use crate::store::{CoordinationStore, GroupId, GroupSnapshot};
-use kube::api::{Patch, PatchParams};
+use kube::api::Patch;
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 use std::sync::Arc;
@@ -208,7 +208,7 @@ async fn set_finalizers(
         }
     });
     let name = fg.name_any();
-    let params = PatchParams::default();
+    let params = super::patch_params();
     ctx.leadership
         .bounded(api.patch(&name, &params, &Patch::Merge(&patch)))
         .await??;
@@ -247,7 +247,7 @@ async fn report_invalid(
         Api::namespaced(ctx.client.clone(), &fg.namespace().unwrap_or_default());
     let patch = serde_json::json!({ "status": { "conditions": status.conditions } });
     let name = fg.name_any();
-    let params = PatchParams::default();
+    let params = super::patch_params();
     ctx.leadership
         .bounded(api.patch_status(&name, &params, &Patch::Merge(&patch)))
         .await??;

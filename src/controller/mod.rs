@@ -32,6 +32,7 @@ pub mod leadership;
 pub mod lease;
 pub mod liveness;
 pub mod metrics;
+pub mod redact;
 pub mod run;
 pub mod startup;
 pub mod status;
@@ -145,5 +146,21 @@ impl ControllerError {
             ControllerError::Settings(_) => ExitCode::Usage,
             ControllerError::TaskFailed { .. } => ExitCode::Internal,
         }
+    }
+}
+
+/// The PatchParams of every patch the controller sends itself (FailoverGroup and Failover status,
+/// the finalizer): the field manager of the Kubernetes actions (`FIELD_MANAGER`, default
+/// `kubectl-failover`), so an object's managedFields say which fields this controller owns.
+pub fn patch_params() -> kube::api::PatchParams {
+    static MANAGER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let manager = MANAGER.get_or_init(|| {
+        crate::k8s::kube::settings::KubeSettings::from_env()
+            .map(|s| s.field_manager)
+            .unwrap_or_else(|_| crate::k8s::kube::settings::DEFAULT_FIELD_MANAGER.to_string())
+    });
+    kube::api::PatchParams {
+        field_manager: Some(manager.clone()),
+        ..Default::default()
     }
 }

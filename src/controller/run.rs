@@ -148,7 +148,7 @@ impl Controller {
             d.client.clone(),
             Reporter {
                 controller: CONTROLLER_NAME.to_string(),
-                instance: Some(instance),
+                instance: Some(reporting_instance(&instance)),
             },
         );
         let publisher = tokio::spawn(publish_events(events_rx, recorder));
@@ -329,5 +329,26 @@ where
     match err {
         ReconcileError::Withdrawal(_) => Action::requeue(groups::WITHDRAWAL_RETRY),
         _ => Action::requeue(Duration::from_secs(5)),
+    }
+}
+
+/// The Events' `reportingInstance`: the API server refuses one longer than 128 characters, and
+/// an identity (host name plus suffix) can be longer. Cut on a character boundary.
+pub fn reporting_instance(identity: &str) -> String {
+    let mut end = identity.len().min(128);
+    while !identity.is_char_boundary(end) {
+        end -= 1;
+    }
+    identity[..end].to_string()
+}
+
+#[cfg(test)]
+mod reporting_tests {
+    #[test]
+    fn a_long_identity_is_cut_to_the_api_servers_limit() {
+        let long = "é".repeat(100);
+        let cut = super::reporting_instance(&long);
+        assert!(cut.len() <= 128 && long.starts_with(&cut), "{}", cut.len());
+        assert_eq!(super::reporting_instance("east-7f9c"), "east-7f9c");
     }
 }

@@ -153,7 +153,12 @@ fn conditions(input: &StatusInput<'_>, mine: Option<&ClusterStatus>) -> Vec<Cond
                 condition_types::SYNCED,
                 ConditionStatus::False,
                 "StoreUnavailable",
-                e.clone(),
+                match super::redact::redact(e) {
+                    same if same == *e => same,
+                    redacted => format!(
+                        "{redacted} (account, role and key ids redacted; the controller's log has the whole error)"
+                    ),
+                },
             ),
             None => match spec_differences(input.wanted, input.snapshot.map(|s| &s.config)) {
                 Some(differences) => make(

@@ -6,7 +6,7 @@
 use super::status::meaningful_change;
 use crate::crd::{FailoverGroup, FailoverGroupStatus};
 use kube::Api;
-use kube::api::{Patch, PatchParams};
+use kube::api::Patch;
 use serde_json::{Map, Value};
 
 /// The status as this controller last wrote it (or found it) for one FailoverGroup.
@@ -38,7 +38,7 @@ impl StatusWriter {
         }
         let body = serde_json::json!({ "status": patch_body(&self.written, &status) });
         self.api
-            .patch_status(&self.name, &PatchParams::default(), &Patch::Merge(&body))
+            .patch_status(&self.name, &super::patch_params(), &Patch::Merge(&body))
             .await?;
         self.written = status;
         Ok(true)

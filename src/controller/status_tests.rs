@@ -226,6 +226,42 @@ fn a_store_error_turns_synced_false_with_the_error() {
 }
 
 #[test]
+fn a_store_error_in_status_names_no_account_role_or_key() {
+    let mut r = report(Role::Standby, true);
+    r.store_error = Some(
+        "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/kfo/i-1 is not authorized to perform: dynamodb:Query".into(),
+    );
+    let s = compute(
+        Some(&r),
+        Some(&snapshot(1)),
+        &FailoverGroupStatus::default(),
+        &BTreeMap::new(),
+        0,
+    );
+    let synced = condition(&s, "Synced");
+    assert!(
+        !synced.message.contains("123456789012"),
+        "{}",
+        synced.message
+    );
+    assert!(
+        !synced.message.contains("assumed-role"),
+        "{}",
+        synced.message
+    );
+    assert!(
+        synced.message.contains("dynamodb:Query"),
+        "{}",
+        synced.message
+    );
+    assert!(
+        synced
+            .message
+            .contains("the controller's log has the whole error")
+    );
+}
+
+#[test]
 fn heartbeat_ages_are_zero_while_fresh_then_grow_in_doubling_steps() {
     let i = Duration::from_secs(5);
     let s = Duration::from_secs;

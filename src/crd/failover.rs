@@ -86,9 +86,12 @@ pub struct FailoverSpec {
     #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "reason is immutable"}]))]
     pub reason: Option<String>,
 
-    /// The FailoverGroups to move.
+    /// The FailoverGroups to move, each once.
     #[schemars(length(min = 1, max = 50))]
-    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "failoverGroups is immutable"}]))]
+    #[schemars(extend("x-kubernetes-validations" = [
+        {"rule": "self == oldSelf", "message": "failoverGroups is immutable"},
+        {"rule": "self.all(g, self.exists_one(h, h.name == g.name && (has(h.__namespace__) ? h.__namespace__ : '') == (has(g.__namespace__) ? g.__namespace__ : '')))", "message": "failoverGroups lists a FailoverGroup twice: list each once"}
+    ]))]
     pub failover_groups: Vec<GroupRef>,
 }
 
@@ -262,15 +265,23 @@ impl Failover {
             value: e.input,
             problem: format!("{} {}", e.what, e.problem),
         };
-        self.spec
-            .failover_groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                let ns = g.namespace.as_deref().unwrap_or(&own);
-                GroupId::new(ns, &g.name).map_err(|e| field_error(i, e))
-            })
-            .collect()
+        let mut ids: Vec<GroupId> = Vec::with_capacity(self.spec.failover_groups.len());
+        for (i, g) in self.spec.failover_groups.iter().enumerate() {
+            let ns = g.namespace.as_deref().unwrap_or(&own);
+            let id = GroupId::new(ns, &g.name).map_err(|e| field_error(i, e))?;
+            // Twice in one Failover would give the status two entries with one key, which a
+            // real API server refuses (list-map), so the status could never be written.
+            if ids.contains(&id) {
+                return Err(InvalidFailover::Field {
+                    resource: self.resource(),
+                    field: format!("failoverGroups[{i}]"),
+                    value: id.to_string(),
+                    problem: "lists a FailoverGroup that an earlier entry lists already".into(),
+                });
+            }
+            ids.push(id);
+        }
+        Ok(ids)
     }
 
     /// The target cluster, checked as a table key.

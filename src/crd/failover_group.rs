@@ -274,8 +274,11 @@ pub struct NetworkRef {
     pub name: String,
     /// Annotations set on the object while this cluster serves the group and removed while it
     /// does not, e.g. external-dns's `external-dns.alpha.kubernetes.io/hostname`. Unset: the
-    /// controller's built-in DNS annotations.
+    /// controller's built-in DNS annotations. Keys only under `external-dns.alpha.kubernetes.io/`
+    /// or `kubectl-failover.io/` (the cluster admin may allow more, docs/security.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 16))]
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self.all(k, k.startsWith('external-dns.alpha.kubernetes.io/') || k.startsWith('kubectl-failover.io/'))", "message": "activeAnnotations keys must start with external-dns.alpha.kubernetes.io/ or kubectl-failover.io/: the controller writes them with its own rights"}]))]
     pub active_annotations: Option<BTreeMap<String, String>>,
 }
 

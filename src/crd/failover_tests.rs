@@ -40,6 +40,24 @@ fn groups_without_a_namespace_are_taken_from_the_failovers_namespace() {
 }
 
 #[test]
+fn a_group_listed_twice_is_refused_also_when_one_entry_names_the_namespace() {
+    let mut f = failover(None);
+    f.spec.failover_groups.push(GroupRef {
+        name: "web".into(),
+        namespace: Some("shop".into()),
+    });
+    let text = f.group_ids().unwrap_err().to_string();
+    assert!(
+        text.contains("failoverGroups[2]") && text.contains("shop/web"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lists a FailoverGroup that an earlier entry lists already"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_recreated_failover_of_the_same_name_gets_another_transition_id() {
     let first = failover(Some("0a1b2c3d-0000-4000-8000-000000000001"));
     let again = failover(Some("9f8e7d6c-0000-4000-8000-000000000002"));

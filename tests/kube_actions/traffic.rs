@@ -142,3 +142,29 @@ async fn network_off_on_objects_already_off_under_its_epoch_sends_no_patch() {
     );
     assert_eq!(mock.seen().len(), 2);
 }
+
+#[tokio::test]
+async fn an_active_annotation_outside_the_allowed_prefixes_is_never_written() {
+    // A FailoverGroup written before the CRD's rule existed (or with it bypassed): the
+    // controller refuses the key itself, names it and the fix, and patches nothing.
+    let spec = spec(
+        Value::Null,
+        json!([{"kind": "Ingress", "name": "web", "activeAnnotations": {"nginx.ingress.kubernetes.io/server-snippet": "return 200;"}}]),
+        Value::Null,
+    );
+    let (cluster, mock) = cluster(spec, vec![(200, ingress("5", Value::Null))]);
+    let err = apply(&cluster, Action::NetworkOn, 3)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("nginx.ingress.kubernetes.io/server-snippet"),
+        "{err}"
+    );
+    assert!(err.contains("ALLOWED_ANNOTATION_PREFIXES"), "{err}");
+    assert!(
+        mock.seen().iter().all(|r| r.method != "PATCH"),
+        "{:?}",
+        mock.seen()
+    );
+}

@@ -12,6 +12,14 @@ pub const ENV_DNS_ON: &str = "DNS_ANNOTATION_ON";
 /// Environment variable: its value while the cluster does not serve; empty removes it.
 pub const ENV_DNS_OFF: &str = "DNS_ANNOTATION_OFF";
 
+/// Environment variable: the annotation key prefixes a NetworkRef's `activeAnnotations` may
+/// use, comma-separated. Set by the cluster admin (the controller's Deployment), not by the
+/// FailoverGroup's author.
+pub const ENV_ALLOWED_PREFIXES: &str = "ALLOWED_ANNOTATION_PREFIXES";
+/// The default of [`ENV_ALLOWED_PREFIXES`]: external-dns's and this project's own.
+pub const DEFAULT_ALLOWED_PREFIXES: &[&str] =
+    &["external-dns.alpha.kubernetes.io/", "kubectl-failover.io/"];
+
 /// The default field manager.
 pub const DEFAULT_FIELD_MANAGER: &str = "kubectl-failover";
 /// The default DNS annotation: run external-dns with
@@ -32,6 +40,10 @@ pub struct DnsAnnotations {
     pub on: String,
     /// Value while it does not; `None` removes the annotation instead.
     pub off: Option<String>,
+    /// Key prefixes a NetworkRef's `activeAnnotations` may use ([`ENV_ALLOWED_PREFIXES`]):
+    /// without them a FailoverGroup author could have the controller write any annotation, for
+    /// example an ingress-nginx `*-snippet` that policies keyed on their own identity refuse.
+    pub allowed_prefixes: Vec<String>,
 }
 
 impl Default for DnsAnnotations {
@@ -40,6 +52,10 @@ impl Default for DnsAnnotations {
             key: DEFAULT_DNS_KEY.to_string(),
             on: DEFAULT_DNS_ON.to_string(),
             off: Some(DEFAULT_DNS_OFF.to_string()),
+            allowed_prefixes: DEFAULT_ALLOWED_PREFIXES
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
         }
     }
 }
@@ -53,6 +69,11 @@ impl DnsAnnotations {
             self.off.clone()
         };
         BTreeMap::from([(self.key.clone(), value)])
+    }
+
+    /// Whether a NetworkRef may set annotation `key` (one of `allowed_prefixes`).
+    pub fn allows(&self, key: &str) -> bool {
+        self.allowed_prefixes.iter().any(|p| key.starts_with(p))
     }
 }
 
@@ -122,6 +143,28 @@ impl KubeSettings {
         if let Some(value) = lookup(ENV_DNS_OFF) {
             settings.dns.off = (!value.is_empty()).then_some(value);
         }
+        if let Some(value) = lookup(ENV_ALLOWED_PREFIXES) {
+            let prefixes: Vec<String> = value
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect();
+            if let Some(bad) = prefixes.iter().find(|p| !p.ends_with('/') || p.len() < 3) {
+                return Err(KubeSettingsError {
+                    variable: ENV_ALLOWED_PREFIXES,
+                    value: value.clone(),
+                    problem: format!(
+                        "has {bad:?}, which is not an annotation key prefix ending in '/'"
+                    ),
+                    fix: format!(
+                        "list prefixes such as {}",
+                        DEFAULT_ALLOWED_PREFIXES.join(",")
+                    ),
+                });
+            }
+            settings.dns.allowed_prefixes = prefixes;
+        }
         if settings.dns.off.as_deref() == Some(settings.dns.on.as_str()) {
             return Err(KubeSettingsError {
                 variable: ENV_DNS_OFF,
@@ -190,6 +233,18 @@ fn check_annotation_key(value: &str) -> Result<(), KubeSettingsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn active_annotations_are_limited_to_the_admins_prefixes() {
+        let d = KubeSettings::default().dns;
+        assert!(d.allows("external-dns.alpha.kubernetes.io/hostname"));
+        assert!(!d.allows("nginx.ingress.kubernetes.io/server-snippet"));
+        let s = from(&[(ENV_ALLOWED_PREFIXES, "example.com/, kubectl-failover.io/")]).unwrap();
+        assert!(s.dns.allows("example.com/weight"));
+        assert!(!s.dns.allows("external-dns.alpha.kubernetes.io/hostname"));
+        let e = from(&[(ENV_ALLOWED_PREFIXES, "nginx.ingress.kubernetes.io")]).unwrap_err();
+        assert!(e.to_string().contains("ending in '/'"), "{e}");
+    }
 
     fn from(vars: &[(&str, &str)]) -> Result<KubeSettings, KubeSettingsError> {
         KubeSettings::from_lookup(|name| {

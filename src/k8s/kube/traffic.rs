@@ -61,7 +61,21 @@ pub async fn switch(
         deactivating: !on,
     };
     let decide = |i: usize, obj: &DynamicObject| {
-        let want = wanted(&refs[i], dns, on);
+        let r = &refs[i];
+        let active = r.active_annotations.iter().flat_map(|a| a.keys());
+        if let Some(key) = active.into_iter().find(|k| !dns.allows(k)) {
+            return Err(KubeError::BadValue {
+                object: format!("{} {}", kind(r).label, r.name),
+                field: "networkResources[].activeAnnotations".into(),
+                value: key.clone(),
+                problem: format!(
+                    "is not under a prefix the cluster admin allows ({})",
+                    dns.allowed_prefixes.join(", ")
+                ),
+                fix: "use an external-dns.alpha.kubernetes.io/ or kubectl-failover.io/ key, or ask the cluster admin to add the prefix to ALLOWED_ANNOTATION_PREFIXES (and to the CRD and admission policy, docs/security.md)".into(),
+            });
+        }
+        let want = wanted(r, dns, on);
         if carries(obj, &want) {
             return Ok(None);
         }

@@ -55,6 +55,41 @@ pub(super) fn check_shape(rt: &ResourceType, body: &Value) -> Result<(), ApiErro
     Ok(())
 }
 
+/// Limits the real server enforces on what is stored, where the project could exceed them: an
+/// object name of at most 253 characters, an Event's `reportingInstance` of at most 128, and
+/// the Failover status list-map `groups` (key `group`) without duplicate keys.
+pub(super) fn check_limits(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+    let name = meta_str(obj, "name");
+    if name.len() > 253 {
+        return Err(ApiError::invalid(&format!(
+            "metadata.name: Invalid value: {name:?}: must be no more than 253 characters"
+        )));
+    }
+    if rt.kind == "Event" {
+        let instance = obj["reportingInstance"].as_str().unwrap_or_default();
+        if instance.len() > 128 {
+            return Err(ApiError::invalid(&format!(
+                "reportingInstance: Too long: may not be more than 128 bytes ({})",
+                instance.len()
+            )));
+        }
+    }
+    if rt.kind == "Failover"
+        && let Some(groups) = obj["status"]["groups"].as_array()
+    {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, g) in groups.iter().enumerate() {
+            if !seen.insert(g["group"].to_string()) {
+                return Err(ApiError::invalid(&format!(
+                    "status.groups[{i}]: Duplicate value: {{\"group\":{}}}",
+                    g["group"]
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The real server's defaulting, reduced to the fields the project reads back.
 pub(super) fn apply_defaults(rt: &ResourceType, obj: &mut Value) {
     let (path, default) = match (rt.group.as_str(), rt.kind.as_str()) {
@@ -122,6 +157,10 @@ impl State {
         if self.stored(rt, namespace, &name).is_some() {
             return Err(ApiError::already_exists(rt, &name));
         }
+        check_limits(
+            rt,
+            &json!({"metadata": {"name": name}, "reportingInstance": body["reportingInstance"], "status": body["status"]}),
+        )?;
         set_path(&mut body, &["apiVersion"], json!(rt.api_version()));
         set_path(&mut body, &["kind"], json!(rt.kind));
         set_path(&mut body, &["metadata", "name"], json!(name));
@@ -306,6 +345,7 @@ impl State {
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
             set_path(&mut new, &["metadata", "generation"], json!(generation));
         }
+        check_limits(rt, &new)?;
         if new == old {
             // The real server skips the storage write: same resourceVersion, no watch event.
             return Ok(serve(rt, &old));

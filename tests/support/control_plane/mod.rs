@@ -217,6 +217,26 @@ impl ControlPlane {
         &self.admin_token
     }
 
+    /// kubectl (KFO_KUBECTL or the one on PATH) as this plane's administrator, from the
+    /// repository root: whether it succeeded, and its output and errors.
+    pub fn kubectl(&self, args: &[&str]) -> (bool, String) {
+        let kubectl = std::env::var("KFO_KUBECTL").unwrap_or_else(|_| "kubectl".to_string());
+        let out = std::process::Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(&self.admin_kubeconfig)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("HOME", self.dir.join("home"))
+            .output()
+            .unwrap_or_else(|e| panic!("run {kubectl}: {e}; ./scripts/test.sh installs kubectl"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
     /// Resident memory of the control plane's processes, in KiB (from /proc).
     pub fn rss_kib(&self) -> Vec<(String, u64)> {
         self.components
