@@ -13,14 +13,7 @@ const NS: &str = "shop";
 const SA: &str = "--as=system:serviceaccount:kubectl-failover-system:kubectl-failover";
 
 async fn start(test: &str) -> ControlPlane {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("control-plane")
-        .join(format!("{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    match ControlPlane::start(test, &dir).await {
-        Ok(plane) => plane,
-        Err(e) => panic!("control plane for {test} did not start: {e}"),
-    }
+    ControlPlane::for_test(test).await
 }
 
 /// `kubectl ARGS` as the controller's ServiceAccount.

@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -15,19 +14,8 @@ use support::control_plane::{ControlPlane, NODES};
 const NS: &str = "shop";
 const SYSTEM_NS: &str = "kubectl-failover-system";
 
-fn dir(test: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("control-plane")
-        .join(format!("{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    dir
-}
-
 async fn start(test: &str) -> ControlPlane {
-    match ControlPlane::start(test, &dir(test)).await {
-        Ok(plane) => plane,
-        Err(e) => panic!("control plane for {test} did not start: {e}"),
-    }
+    ControlPlane::for_test(test).await
 }
 
 /// kubectl against `plane` as its administrator.

@@ -207,6 +207,21 @@ impl ControlPlane {
         Ok(plane)
     }
 
+    /// A plane for the test named `test`, in its own directory under the test binary's
+    /// temporary directory; panics with the reason when it does not start.
+    pub async fn for_test(test: &str) -> ControlPlane {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("control-plane")
+            .join(format!("{test}-{}", std::process::id()));
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            panic!("mkdir {}: {e}", dir.display());
+        }
+        match ControlPlane::start(test, &dir).await {
+            Ok(plane) => plane,
+            Err(e) => panic!("control plane for {test} did not start: {e}"),
+        }
+    }
+
     /// A client with cluster-admin rights.
     pub fn client(&self) -> kube::Client {
         self.client.clone()
