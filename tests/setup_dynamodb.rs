@@ -344,3 +344,40 @@ async fn two_setups_at_once_both_succeed_on_one_table() {
         1
     );
 }
+
+#[tokio::test]
+async fn estimate_prints_the_monthly_cost_and_the_capacity_to_provision_without_calling_aws() {
+    // An endpoint nobody listens on: the estimate must not need one.
+    let run = setup_at(
+        "http://127.0.0.1:9",
+        "failover-operator",
+        &["--estimate", "1000", "3"],
+    )
+    .await;
+    run.assert_code(0);
+    for part in [
+        "1000 groups x 3 clusters, heartbeat every 15s",
+        "400.0 write units/s, 200.0 read units/s",
+        "on demand:",
+        "--pay-per-request=false --read-capacity=300 --write-capacity=300",
+        "docs/cost.md",
+    ] {
+        assert!(run.stdout.contains(part), "{part} missing:\n{}", run.stdout);
+    }
+    let slower = setup_at(
+        "http://127.0.0.1:9",
+        "t",
+        &["--estimate", "1000", "3", "--heartbeat-interval", "30s"],
+    )
+    .await;
+    slower.assert_code(0);
+    assert!(
+        slower
+            .stdout
+            .contains("200.0 write units/s, 100.0 read units/s"),
+        "{}",
+        slower.stdout
+    );
+    let bad = setup_at("http://127.0.0.1:9", "t", &["--estimate", "0", "3"]).await;
+    bad.assert_code(2);
+}

@@ -7,6 +7,21 @@ use crate::store::{ClusterState, ClusterStatus, ComponentStatus, GroupSnapshot, 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
+/// The most characters of a component's message a heartbeat carries. Every heartbeat rewrites
+/// the whole record each interval, and one write unit covers 1 KB: a typical record stays under
+/// it (docs/cost.md). The whole message goes to the controller's log (debug level).
+pub const HEARTBEAT_MESSAGE_CHARS: usize = 120;
+
+/// `message` cut to [`HEARTBEAT_MESSAGE_CHARS`] characters, saying where the rest is.
+fn capped(message: &str) -> String {
+    if message.chars().count() <= HEARTBEAT_MESSAGE_CHARS {
+        return message.to_string();
+    }
+    tracing::debug!(message, "component message cut in the heartbeat record");
+    let head: String = message.chars().take(HEARTBEAT_MESSAGE_CHARS).collect();
+    format!("{head}... (cut; whole text in the controller's log)")
+}
+
 /// The component reported when the cluster's own status could not be read.
 pub(super) const CLUSTER_COMPONENT: &str = "cluster";
 
@@ -93,7 +108,7 @@ pub(super) fn status(
                 .map(|(name, c)| {
                     let status = ComponentStatus {
                         health: c.health,
-                        message: c.message.clone(),
+                        message: capped(&c.message),
                     };
                     (name.clone(), status)
                 })
@@ -105,7 +120,7 @@ pub(super) fn status(
                 CLUSTER_COMPONENT.to_string(),
                 ComponentStatus {
                     health: Health::Error,
-                    message: e.to_string(),
+                    message: capped(&e.to_string()),
                 },
             );
             (Health::Error, components)
@@ -120,5 +135,30 @@ pub(super) fn status(
         components,
         ack: report.and_then(|r| r.ack.clone()),
         fenced: report.is_some_and(|r| r.fenced),
+    }
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::*;
+
+    #[test]
+    fn long_component_messages_are_cut_in_the_heartbeat_and_say_where_the_rest_is() {
+        let mut h = HealthReport::default();
+        h.components.insert(
+            "workloads".into(),
+            ComponentHealth {
+                health: Health::Degraded,
+                message: "é".repeat(500),
+            },
+        );
+        let s = status("east", None, &Ok(h), 1, DateTime::<Utc>::UNIX_EPOCH);
+        let m = &s.components["workloads"].message;
+        assert!(m.starts_with(&"é".repeat(HEARTBEAT_MESSAGE_CHARS)), "{m}");
+        assert!(
+            m.ends_with("(cut; whole text in the controller's log)"),
+            "{m}"
+        );
+        assert!(m.chars().count() < HEARTBEAT_MESSAGE_CHARS + 60);
     }
 }

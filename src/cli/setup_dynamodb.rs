@@ -27,7 +27,10 @@ Examples:
   kubectl failover setup-dynamodb --check
 
   # Against a local DynamoDB-compatible server
-  kubectl failover setup-dynamodb --endpoint=http://127.0.0.1:8000";
+  kubectl failover setup-dynamodb --endpoint=http://127.0.0.1:8000
+
+  # What 1000 groups of 3 clusters cost a month, and the capacity to provision (no AWS call)
+  kubectl failover setup-dynamodb --estimate 1000 3";
 
 /// Flags of `setup-dynamodb`. The table name, region and endpoint are the global
 /// --table-name, --region and --endpoint.
@@ -67,6 +70,20 @@ pub struct SetupArgs {
     /// Only check the existing table (schema, state, TTL, replicas); create or change nothing.
     #[arg(long, conflicts_with_all = ["read_capacity", "write_capacity", "no_wait"])]
     pub check: bool,
+
+    /// Print the steady-state cost of GROUPS failover groups of CLUSTERS clusters each (request
+    /// units, on-demand dollars, provisioned capacity to set) and exit; calls no AWS API.
+    #[arg(long, num_args = 2, value_names = ["GROUPS", "CLUSTERS"], value_parser = clap::value_parser!(u64).range(1..), conflicts_with_all = ["check", "read_capacity", "write_capacity", "no_wait"])]
+    pub estimate: Option<Vec<u64>>,
+
+    /// The heartbeat interval the estimate assumes (heartbeatInterval of the groups).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "15s",
+        requires = "estimate"
+    )]
+    pub heartbeat_interval: GoDuration,
 }
 
 impl SetupArgs {
@@ -106,8 +123,43 @@ fn check_table_name(name: &str) -> Result<(), Error> {
     }
 }
 
+/// The text of `--estimate`.
+pub fn estimate_text(groups: u64, clusters: u64, interval: std::time::Duration) -> String {
+    use crate::ops::cost::{
+        Estimate, USD_PER_MILLION_READS, USD_PER_MILLION_WRITES, USD_PER_RCU_HOUR, USD_PER_WCU_HOUR,
+    };
+    let e = Estimate::new(groups, clusters, interval);
+    let (writes, reads) = e.units_per_month();
+    let (rcu, wcu) = e.provisioned();
+    format!(
+        "Steady-state cost of {groups} groups x {clusters} clusters, heartbeat every {} (docs/cost.md):
+  per heartbeat: a {} B CLUSTER# item = {} write units with its GSI1 copy; per group read: CONFIG {} B + {clusters} records = {} read unit(s), strongly consistent
+  rate:          {:.1} write units/s, {:.1} read units/s
+  on demand:     {:.0} million write units + {:.0} million read units a month = ${:.2} a month (${USD_PER_MILLION_WRITES}/${USD_PER_MILLION_READS} per million, us-east-1)
+  provisioned:   --pay-per-request=false --read-capacity={rcu} --write-capacity={wcu} (table and GSI1 each, {:.0}% headroom) = ${:.2} a month (${USD_PER_RCU_HOUR}/${USD_PER_WCU_HOUR} per RCU/WCU-hour, us-east-1)
+  not included:  storage (a few KB per group), history records (one per failover), the CLI and watch (GSI1 listings), other regions' prices",
+        GoDuration(interval),
+        e.heartbeat_bytes,
+        e.units_per_heartbeat,
+        e.config_bytes,
+        e.units_per_read,
+        e.writes_per_second,
+        e.reads_per_second,
+        writes / 1e6,
+        reads / 1e6,
+        e.on_demand_usd(),
+        (crate::ops::cost::HEADROOM - 1.0) * 100.0,
+        e.provisioned_usd(),
+    )
+}
+
 /// Runs `setup-dynamodb`.
 pub async fn run(store: &StoreArgs, args: SetupArgs) -> Result<(), Error> {
+    if let Some([groups, clusters]) = args.estimate.as_deref() {
+        let text = estimate_text(*groups, *clusters, args.heartbeat_interval.get());
+        writeln!(std::io::stdout(), "{text}")?;
+        return Ok(());
+    }
     let spec = args.table_spec()?;
     check_table_name(&store.table_name)?;
     let client = build_client(store).await?;

@@ -5,6 +5,7 @@
 //! Every age and countdown in a view is computed against an injected [`crate::clock::Clock`], so
 //! output is reproducible in tests.
 
+pub mod cost;
 pub mod history;
 pub mod promote;
 pub mod status;

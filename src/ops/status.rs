@@ -2,6 +2,7 @@
 //! the store and turn each into a [`GroupView`] (owner, clusters with heartbeat age and health,
 //! lock countdown, suspension). Building a view is pure (`group_view`); loading does the I/O.
 
+mod listing;
 mod view;
 
 pub use view::{ClusterView, GroupView, LastFailoverView, LockView, Role, group_view};
@@ -55,8 +56,9 @@ pub async fn group_status(
     }
 }
 
-/// The status of every group in `scope`: lists the operator's groups, then loads each one's
-/// clusters and lock, a few at a time.
+/// The status of every group in `scope`: lists the operator's groups and their clusters' records
+/// through GSI1 (`listing`), and loads one by one, a few at a time, only the groups the index
+/// cannot describe (a transition in flight, or no member list in CONFIG).
 ///
 /// A group whose records cannot be read, or that vanished between the listing and the load,
 /// becomes a warning instead of hiding every other group. Errors that concern the whole store
@@ -69,19 +71,21 @@ pub async fn list_status(
 ) -> Result<StatusList, Error> {
     let listing = store.list_groups(operator_id).await?;
     let mut warnings = listing.skipped;
-    let mut pending: Vec<GroupId> = listing
+    let configs: Vec<_> = listing
         .items
         .into_iter()
-        .map(|config| config.group)
-        .filter(|group| match scope {
-            ListScope::Namespace(ns) => &group.namespace == ns,
+        .filter(|config| match scope {
+            ListScope::Namespace(ns) => &config.group.namespace == ns,
             ListScope::AllNamespaces => true,
         })
         .collect();
+    let indexed = listing::from_index(store.as_ref(), operator_id, configs).await?;
+    warnings.extend(indexed.warnings);
+    let mut snapshots: Vec<GroupSnapshot> = indexed.snapshots;
+    let mut pending = indexed.to_load;
     // Spawned from the back, so reverse to start with the first group in listing order.
     pending.reverse();
 
-    let mut snapshots: Vec<GroupSnapshot> = Vec::new();
     let mut tasks = JoinSet::new();
     loop {
         while tasks.len() < LOAD_CONCURRENCY {
@@ -231,6 +235,86 @@ mod tests {
         sorted.sort();
         assert_eq!(keys, sorted);
         assert!(list.warnings.is_empty());
+    }
+
+    /// `count` groups in 4 namespaces, each with records of east (owner), west and north, and
+    /// CONFIG naming its members as the controllers write it (`appliedSpecs`).
+    async fn seed_members(store: &MemoryStore, count: usize) {
+        for i in 0..count {
+            let id = seed(store, &format!("ns{}", i % 4), &format!("g{i:03}"), "east").await;
+            for (seq, cluster) in ["west", "north"].iter().enumerate() {
+                let mut record =
+                    store.load_group(OP, &id).await.unwrap().unwrap().clusters[0].clone();
+                record.cluster_name = cluster.to_string();
+                record.state = ClusterState::Standby;
+                record.heartbeat_seq = Some(seq as u64 + 2);
+                store.put_cluster_status(OP, &id, &record).await.unwrap();
+            }
+            let config = store.load_group(OP, &id).await.unwrap().unwrap().config;
+            let mut next = config.clone();
+            for c in ["east", "west", "north"] {
+                next.applied_specs.insert(c.into(), "spec".into());
+            }
+            let _ = store.update_config(config.version, &next).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn listing_every_namespace_reads_the_index_once_per_cluster_not_every_group() {
+        let memory = MemoryStore::new();
+        seed_members(&memory, 40).await;
+        // One group mid-transition: its lock is not in the index, so it is loaded on its own.
+        let moving = GroupId::new("ns0", "g000").unwrap();
+        let config = memory
+            .load_group(OP, &moving)
+            .await
+            .unwrap()
+            .unwrap()
+            .config;
+        let request = crate::protocol::TransitionRequest {
+            target: "west".into(),
+            mode: crate::store::FailoverMode::Consistency,
+            force: false,
+            reason: "test".into(),
+            initiator: "test".into(),
+            id: "t1".into(),
+            wall_now: t0(),
+            has_volume_replications: false,
+            automatic: false,
+        };
+        let snap = memory.load_group(OP, &moving).await.unwrap().unwrap();
+        let next = crate::protocol::request_transition(&snap, &request).unwrap();
+        let _ = memory.update_config(config.version, &next).await.unwrap();
+
+        let store = Arc::new(crate::store::instrumented::InstrumentedStore::new(
+            Arc::new(memory),
+            "cli",
+        ));
+        let clock = ManualClock::starting_at(t0());
+        let list = list_status(store.clone(), &clock, OP, &ListScope::AllNamespaces)
+            .await
+            .unwrap();
+        assert_eq!(list.groups.len(), 40);
+        for g in &list.groups {
+            let names: Vec<_> = g.clusters.iter().map(|c| c.name.as_str()).collect();
+            assert_eq!(
+                names,
+                ["east", "north", "west"],
+                "{}/{}",
+                g.namespace,
+                g.name
+            );
+        }
+        let counts = store.counts();
+        // 1 listing of CONFIGs + 1 per cluster (3), and the one group in flight (CONFIG and
+        // records, then its lock): 6 requests instead of 80.
+        assert_eq!(counts.listings, 4, "{counts:?}");
+        assert_eq!(
+            counts.by_operation.get("load_group"),
+            Some(&1),
+            "{counts:?}"
+        );
+        assert!(counts.listings + counts.reads <= 6, "{counts:?}");
     }
 
     #[tokio::test]
