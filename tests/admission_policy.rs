@@ -296,3 +296,32 @@ async fn the_namespaced_install_grants_rights_in_the_watched_namespace_only() {
     ]);
     assert_eq!(out.trim(), NS);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_api_server_refuses_the_limits_the_in_memory_one_copies() {
+    // tests/fake_apiserver/limits.rs makes the in-memory server refuse these; here the real
+    // kube-apiserver shows that it does (the duplicate Failover status is in the test above).
+    let plane = start("limits").await;
+    plane.kubectl(&["create", "namespace", NS]);
+    let event = |instance: &str| {
+        json!({
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"name": format!("web.{}", instance.len()), "namespace": NS},
+            "eventTime": "2026-12-06T00:00:00.000000Z", "reportingController": "kubectl-failover",
+            "reportingInstance": instance, "action": "Failover", "reason": "RoleChanged", "type": "Normal",
+            "regarding": {"kind": "FailoverGroup", "namespace": NS, "name": "web"},
+        })
+    };
+    plane
+        .apply(event(&"i".repeat(128)))
+        .await
+        .expect("128 characters are fine");
+    let refused = plane
+        .apply(event(&"i".repeat(129)))
+        .await
+        .expect_err("129 characters");
+    assert!(refused.contains("reportingInstance"), "{refused}");
+    let long = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a".repeat(254), "namespace": NS}});
+    let refused = plane.apply(long).await.expect_err("a 254-character name");
+    assert!(refused.contains("253"), "{refused}");
+}
