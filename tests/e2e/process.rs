@@ -114,6 +114,11 @@ impl Process {
         self.signal_group(libc::SIGSTOP);
     }
 
+    /// Lets a paused process run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal_group(libc::SIGCONT);
+    }
+
     /// Asks it to stop, as the kubelet does (SIGTERM).
     pub fn terminate(&self) {
         self.signal_group(libc::SIGTERM);

@@ -288,6 +288,29 @@ impl World {
         }
     }
 
+    /// The first controller that panicked, with its log's tail, if any.
+    pub fn panicked(&self) -> Option<String> {
+        self.procs
+            .values()
+            .chain(&self.finished)
+            .find(|p| p.output().contains("panicked at"))
+            .map(|p| format!("{} panicked:\n{}", p.label, p.tail(40)))
+    }
+
+    /// Whether `key` was started (a cluster, or `{cluster}/{replica}`).
+    pub fn has_process(&self, key: &str) -> bool {
+        self.procs.contains_key(key)
+    }
+
+    /// Kills every controller still running.
+    pub async fn kill_all(&mut self) {
+        for p in self.procs.values_mut() {
+            if p.exited().is_none() {
+                p.kill().await;
+            }
+        }
+    }
+
     /// Ends the scenario: no overlap was seen, no controller panicked, every controller stops.
     pub async fn finish(mut self) {
         if let Some(m) = &self.monitor {

@@ -96,6 +96,9 @@ pub async fn handle(
         body: String::from_utf8_lossy(&body).into_owned(),
         status: 0,
     });
+    if let Some(delay) = shared.slowness() {
+        tokio::time::sleep(delay).await;
+    }
     if shared.hangs(method.as_str(), &path) {
         std::future::pending::<()>().await;
     }

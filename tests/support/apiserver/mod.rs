@@ -43,6 +43,7 @@
 
 mod error;
 mod http;
+mod journal;
 mod kubelet;
 mod lifecycle;
 mod patch;
@@ -68,6 +69,7 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 
 pub use error::ApiError;
+pub use journal::Written;
 use store::State;
 
 /// One request as received, for asserting exact request contracts.
@@ -101,6 +103,8 @@ struct Faults {
     /// Requests whose method and path match are refused with this status, as a refusing
     /// admission webhook does: (method, path part, status, message).
     refuse: Option<(String, String, u16, String)>,
+    /// Every request is answered this late.
+    slow: Option<Duration>,
 }
 
 /// State shared by the connection tasks, the watch streams and the handle.
@@ -166,6 +170,11 @@ impl Shared {
             .as_ref()
             .filter(|(m, p, _, _)| m.eq_ignore_ascii_case(method) && path.contains(p.as_str()))
             .map(|(_, _, code, message)| ApiError::from_code(*code, message))
+    }
+
+    /// How late requests are answered (`FakeApiServer::set_slow`).
+    fn slowness(&self) -> Option<Duration> {
+        lock(&self.faults).slow
     }
 
     fn injected_fault(&self) -> Option<ApiError> {
@@ -359,6 +368,27 @@ impl FakeApiServer {
     /// Period of BOOKMARK events on watches that allow them (default 1 s); applies to new watches.
     pub fn set_bookmark_interval(&self, period: Duration) {
         *lock(&self.shared.bookmark_interval) = period.max(Duration::from_millis(10));
+    }
+
+    /// From now on, keeps a journal of every write to the resources `plurals` (see
+    /// [`Written`]), opened with their objects as stored now; replaces an earlier journal.
+    pub fn journal_writes(&self, plurals: &[&str]) {
+        self.shared.lock().start_journal(plurals);
+    }
+
+    /// The journaled writes so far, in commit order (empty without [`Self::journal_writes`]).
+    pub fn writes(&self) -> Vec<Written> {
+        self.shared
+            .lock()
+            .journal
+            .as_ref()
+            .map(journal::Journal::entries)
+            .unwrap_or_default()
+    }
+
+    /// While `Some(delay)`, every request is answered `delay` late (an overloaded API server).
+    pub fn set_slow(&self, delay: Option<Duration>) {
+        lock(&self.shared.faults).slow = delay;
     }
 
     /// Turns the Deployment/StatefulSet controller stand-in on (`Some(delay)`) or off: `delay`

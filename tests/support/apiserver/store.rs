@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
+use super::journal::Journal;
 use super::registry::{Registry, ResourceType};
 use super::select::Selector;
 
@@ -53,6 +54,8 @@ pub struct State {
     pub gone_epoch: u64,
     /// Bumped when the server becomes unavailable: open watches end (connection-drop style).
     pub close_epoch: u64,
+    /// The write journal, when a test asked for one (`FakeApiServer::journal_writes`).
+    pub journal: Option<Journal>,
 }
 
 pub fn key(rt: &ResourceType, namespace: &str, name: &str) -> Key {
@@ -130,6 +133,7 @@ impl State {
             history_limit: DEFAULT_HISTORY,
             gone_epoch: 0,
             close_epoch: 0,
+            journal: None,
         }
     }
 
@@ -212,6 +216,10 @@ impl State {
                 self.objects.insert(k.clone(), object.clone());
             }
         }
+        if let Some(journal) = &mut self.journal {
+            let stored = (kind != ChangeKind::Deleted).then_some(&object);
+            journal.note(&k.1, &k.2, &k.3, stored);
+        }
         self.history.push_back(Change {
             rv: self.rv,
             storage: (k.0, k.1),
@@ -226,6 +234,16 @@ impl State {
             }
         }
         object
+    }
+
+    /// Starts a journal of writes to `plurals`, opened with every such object stored now (so
+    /// the journal alone tells the whole state from here on).
+    pub fn start_journal(&mut self, plurals: &[&str]) {
+        let mut journal = Journal::of(plurals);
+        for ((_, plural, namespace, name), obj) in &self.objects {
+            journal.note(plural, namespace, name, Some(obj));
+        }
+        self.journal = Some(journal);
     }
 
     /// The changes after `cursor`, or the 410 a real server answers once they are compacted.

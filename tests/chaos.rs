@@ -1,0 +1,171 @@
+//! The chaos campaign: random fault schedules, each reproducible from its seed, against real
+//! `kubectl-failover run` processes (three clusters, each an in-memory API server with pods and
+//! two controller replicas under leader election; moto behind one fault proxy per cluster; a
+//! CONSISTENCY group with a replicated volume and an UPTIME group). An independent checker
+//! judges each run from the API servers' write journals, CONFIG as sampled from the table and
+//! HISTORY: no two clusters run a CONSISTENCY group at once, no two volumes primary, HISTORY
+//! and CONFIG agree, and every group is served by exactly one cluster within the bound after
+//! the last fault.
+//!
+//! `KFO_CHAOS_SEEDS` picks the schedules (`1-20` by default: the CI sample; `scripts/chaos.sh`
+//! runs the campaign), `KFO_CHAOS_PARALLEL` how many run at once (2), `KFO_CHAOS_REPORT` a file
+//! for the figures. A failing schedule prints its seed and timeline; rerun it alone with
+//! `KFO_CHAOS_SEEDS=<seed> cargo test --test chaos`.
+
+#[path = "support/apiserver/mod.rs"]
+mod apiserver;
+mod e2e;
+mod support;
+
+mod chaos {
+    #[path = "../chaos/checker.rs"]
+    pub mod checker;
+    #[path = "../chaos/faults.rs"]
+    pub mod faults;
+    #[path = "../chaos/report.rs"]
+    pub mod report;
+    #[path = "../chaos/runner.rs"]
+    pub mod runner;
+    #[path = "../chaos/sampler.rs"]
+    pub mod sampler;
+    #[path = "../chaos/schedule.rs"]
+    pub mod schedule;
+    #[path = "../chaos/timeline.rs"]
+    pub mod timeline;
+}
+
+#[path = "chaos/checker_tests.rs"]
+mod checker_tests;
+
+use std::time::Instant;
+
+use e2e::backend::Kube;
+use futures::StreamExt;
+
+/// Every cluster runs the in-memory API server: three real control planes per schedule, for
+/// hundreds of schedules, do not fit this machine (tests/e2e_real.rs runs the scenarios there).
+pub const KUBE: Kube = Kube::InMemory;
+
+/// The seeds of `KFO_CHAOS_SEEDS`: `N`, `A-B`, or a comma-separated list of both.
+fn seeds() -> Vec<u64> {
+    let spec = std::env::var("KFO_CHAOS_SEEDS").unwrap_or_else(|_| "1-20".into());
+    spec.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .flat_map(|part| {
+            let part = part.trim();
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            let (a, b): (u64, u64) = (
+                a.parse()
+                    .unwrap_or_else(|_| panic!("KFO_CHAOS_SEEDS: {part:?} is not N or A-B")),
+                b.parse()
+                    .unwrap_or_else(|_| panic!("KFO_CHAOS_SEEDS: {part:?} is not N or A-B")),
+            );
+            a..=b
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_fault_schedules_never_let_two_clusters_serve_and_always_recover() {
+    let seeds = seeds();
+    let parallel: usize = std::env::var("KFO_CHAOS_PARALLEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let began = Instant::now();
+    let outcomes: Vec<chaos::runner::Outcome> = futures::stream::iter(seeds.clone())
+        .map(|seed| async move {
+            let o = chaos::runner::run(seed).await;
+            eprintln!(
+                "chaos: seed {seed}: {} fault(s), {}, served again {:?} after the last fault",
+                o.schedule.faults.len(),
+                if o.failures().is_empty() {
+                    "ok".to_string()
+                } else {
+                    format!("{} FAILURE(S)", o.failures().len())
+                },
+                o.recovered_after()
+            );
+            o
+        })
+        .buffer_unordered(parallel.max(1))
+        .collect()
+        .await;
+    let figures = chaos::report::figures(&outcomes);
+    let failing: Vec<&chaos::runner::Outcome> = outcomes
+        .iter()
+        .filter(|o| !o.failures().is_empty())
+        .collect();
+    let summary = format!(
+        "seeds {}..={} ({} schedules, {} faults) in {:.0} s: {} failing\n\n{figures}",
+        seeds.iter().min().copied().unwrap_or_default(),
+        seeds.iter().max().copied().unwrap_or_default(),
+        outcomes.len(),
+        outcomes
+            .iter()
+            .map(|o| o.schedule.faults.len())
+            .sum::<usize>(),
+        began.elapsed().as_secs_f64(),
+        failing.len(),
+    );
+    eprintln!("{summary}");
+    if let Ok(path) = std::env::var("KFO_CHAOS_REPORT") {
+        let seeds_failing: Vec<u64> = failing.iter().map(|o| o.schedule.seed).collect();
+        let _ = std::fs::write(
+            &path,
+            format!("{summary}\nfailing seeds: {seeds_failing:?}\n"),
+        );
+    }
+    let report: Vec<String> = failing
+        .iter()
+        .map(|o| {
+            format!(
+                "=== seed {} (logs in {}; rerun: KFO_CHAOS_SEEDS={} cargo test --test chaos)\n{}\n{}",
+                o.schedule.seed,
+                o.dir,
+                o.schedule.seed,
+                o.failures().join("\n"),
+                o.timeline
+            )
+        })
+        .collect();
+    assert!(
+        report.is_empty(),
+        "{} schedule(s) failed:\n{}",
+        report.len(),
+        report.join("\n")
+    );
+}
+
+/// The campaign's pipeline can fail on a real run: with the deactivation budget switched off
+/// (`timeouts.deactivation: 0s`) and the StatefulSet's pods taking 4 s each to stop, cutting the
+/// owner off from DynamoDB lets the standby start while the owner's pods still terminate, and
+/// the checker, from the journals alone, must say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checker_catches_two_clusters_serving_when_the_deactivation_budget_is_switched_off() {
+    use chaos::schedule::{Fault, Planned, Schedule};
+    use std::time::Duration;
+    let schedule = Schedule {
+        seed: 0,
+        db_grace: 4,
+        faults: vec![Planned {
+            start: Duration::from_millis(500),
+            span: Duration::from_secs(12),
+            fault: Fault::Store {
+                cluster: "east",
+                path: e2e::proxy::Path::Reset,
+            },
+        }],
+    };
+    let mut timings = chaos::runner::timings();
+    timings.deactivation = "0s";
+    let o = chaos::runner::run_schedule(schedule, &timings).await;
+    let failures = o.failures();
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("ran the CONSISTENCY group at once")),
+        "the checker saw no overlap; failures: {failures:?}\n{}",
+        o.timeline
+    );
+}
