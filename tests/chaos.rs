@@ -76,14 +76,20 @@ async fn random_fault_schedules_never_let_two_clusters_serve_and_always_recover(
     let outcomes: Vec<chaos::runner::Outcome> = futures::stream::iter(seeds.clone())
         .map(|seed| async move {
             let o = chaos::runner::run(seed).await;
+            let moves: Vec<String> = o
+                .verdicts
+                .iter()
+                .map(|(g, v)| format!("{g} moved {}x", v.moves))
+                .collect();
             eprintln!(
-                "chaos: seed {seed}: {} fault(s), {}, served again {:?} after the last fault",
+                "chaos: seed {seed}: {} fault(s), {}, {}, served again {:?} after the last fault",
                 o.schedule.faults.len(),
                 if o.failures().is_empty() {
                     "ok".to_string()
                 } else {
                     format!("{} FAILURE(S)", o.failures().len())
                 },
+                moves.join(", "),
                 o.recovered_after()
             );
             o
@@ -96,8 +102,17 @@ async fn random_fault_schedules_never_let_two_clusters_serve_and_always_recover(
         .iter()
         .filter(|o| !o.failures().is_empty())
         .collect();
+    let moved: usize = outcomes
+        .iter()
+        .filter(|o| o.verdicts.values().any(|v| v.moves > 0))
+        .count();
+    let moves: usize = outcomes
+        .iter()
+        .flat_map(|o| o.verdicts.values())
+        .map(|v| v.moves)
+        .sum();
     let summary = format!(
-        "seeds {}..={} ({} schedules, {} faults) in {:.0} s: {} failing\n\n{figures}",
+        "seeds {}..={} ({} schedules, {} faults; {moved} schedules moved a group, {moves} changes of owner in all) in {:.0} s: {} failing\n\n{figures}",
         seeds.iter().min().copied().unwrap_or_default(),
         seeds.iter().max().copied().unwrap_or_default(),
         outcomes.len(),

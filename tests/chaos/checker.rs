@@ -42,6 +42,8 @@ pub struct Verdict {
     /// How long after the last fault the group was (and stayed) served by exactly one cluster;
     /// `None` if it never was before the end.
     pub recovered_after: Option<Duration>,
+    /// How many times CONFIG gave the group another owner.
+    pub moves: usize,
 }
 
 /// Judges one group.
@@ -66,7 +68,7 @@ pub fn judge(rec: &Recorded, frame: &Frame) -> Verdict {
         Some(_) => {}
     }
     versions(rec, &mut v.violations);
-    history(rec, &mut v.violations);
+    v.moves = history(rec, &mut v.violations);
     v
 }
 
@@ -187,7 +189,8 @@ fn versions(rec: &Recorded, out: &mut Vec<String>) {
 
 /// Every transition that ended has exactly one HISTORY record, every HISTORY record was a
 /// transition, and every change of owner was a transition that HISTORY calls completed.
-fn history(rec: &Recorded, out: &mut Vec<String>) {
+/// Returns the number of changes of owner.
+fn history(rec: &Recorded, out: &mut Vec<String>) -> usize {
     let g = rec.shape.group;
     let mut transitions: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut grants: Vec<(u64, String, String, Option<String>)> = Vec::new();
@@ -260,4 +263,5 @@ fn history(rec: &Recorded, out: &mut Vec<String>) {
             ));
         }
     }
+    grants.len()
 }

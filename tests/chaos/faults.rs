@@ -11,7 +11,7 @@ use serde_json::json;
 use super::schedule::{API, Fault, LEADER, REPLICAS, Via, WEB};
 use crate::apiserver::FakeApiServer;
 use crate::e2e::fixtures::NS;
-use crate::e2e::process::{BINARY, Launch, http_get, leads};
+use crate::e2e::process::{Launch, binary, http_get, leads};
 use crate::e2e::proxy::{CutProxy, Path};
 use crate::e2e::world::{OPERATOR, World};
 use crate::support::moto;
@@ -271,7 +271,7 @@ impl Rig {
         let table = self.world.table.clone();
         let stdin = stdin.to_string();
         self.cli.push(tokio::spawn(async move {
-            let mut cmd = tokio::process::Command::new(BINARY);
+            let mut cmd = tokio::process::Command::new(binary());
             cmd.args(["--endpoint", &moto::endpoint(), "--region", moto::REGION])
                 .args(["--table-name", &table, "--operator-id", OPERATOR])
                 .args(&args)

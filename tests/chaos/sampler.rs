@@ -11,8 +11,9 @@ use kubectl_failover::store::{CoordinationStore, GroupConfig, GroupId};
 use crate::e2e::world::OPERATOR;
 use crate::support::moto;
 
-/// How often CONFIG is read: well under the shortest transition (one heartbeat interval).
-const PERIOD: Duration = Duration::from_millis(100);
+/// How often CONFIG is read: well under the shortest transition (one heartbeat interval), and
+/// light on moto, which serves every controller of the run too.
+const PERIOD: Duration = Duration::from_millis(200);
 
 type Samples = Arc<Mutex<Vec<(DateTime<Utc>, GroupConfig)>>>;
 

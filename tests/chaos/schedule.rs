@@ -228,20 +228,21 @@ fn draw(rng: &mut Rng) -> Planned {
     // leading replica more often than the idle one: those faults are the ones that move groups.
     let cluster = *rng.pick(&["east", "east", "west", "west", "north"]);
     let replica = *rng.pick(&[REPLICAS[0], REPLICAS[1], LEADER, LEADER]);
-    let (fault, span) = match rng.below(13) {
-        0 => (Fault::Kill { cluster, replica }, rng.millis(100, 3000)),
-        1 => (Fault::Pause { cluster, replica }, rng.millis(500, 7000)),
-        2 => (Fault::Handover { cluster, replica }, rng.millis(500, 3000)),
-        3 => {
+    let (fault, span) = match rng.below(15) {
+        0 | 1 => (Fault::Kill { cluster, replica }, rng.millis(100, 3000)),
+        2 => (Fault::Pause { cluster, replica }, rng.millis(500, 7000)),
+        3 => (Fault::Handover { cluster, replica }, rng.millis(500, 3000)),
+        4..=6 => {
+            // Up to well past heartbeat + deactivation (8 s): long cuts move the group.
             let path = *rng.pick(&[
                 Path::Reset,
                 Path::Blackhole,
                 Path::Slow(Duration::from_millis(400)),
                 Path::Throttle,
             ]);
-            (Fault::Store { cluster, path }, rng.millis(1000, 9000))
+            (Fault::Store { cluster, path }, rng.millis(1000, 14000))
         }
-        4 => {
+        7 => {
             let resource = *rng.pick(&[
                 "deployments",
                 "statefulsets",
@@ -250,18 +251,18 @@ fn draw(rng: &mut Rng) -> Planned {
             ]);
             (Fault::ApiHang { cluster, resource }, rng.millis(1000, 6000))
         }
-        5 => {
+        8 => {
             let delay = rng.millis(100, 800);
             (Fault::ApiSlow { cluster, delay }, rng.millis(1000, 6000))
         }
-        6 => {
+        9 => {
             let resource = *rng.pick(&["deployments", "ingresses", "cronjobs"]);
             (
                 Fault::ApiRefuse { cluster, resource },
                 rng.millis(1000, 6000),
             )
         }
-        7 => {
+        10 => {
             let status = *rng.pick(&[409u16, 429, 503]);
             let count = 1 + rng.below(20) as u32;
             (
@@ -273,7 +274,7 @@ fn draw(rng: &mut Rng) -> Planned {
                 Duration::ZERO,
             )
         }
-        8 | 9 => {
+        11 | 12 => {
             let group = *rng.pick(&[WEB, WEB, API]);
             let to = *rng.pick(&CLUSTERS);
             let from = *rng.pick(&CLUSTERS);
@@ -294,17 +295,13 @@ fn draw(rng: &mut Rng) -> Planned {
                 Duration::ZERO,
             )
         }
-        10 => {
+        13 => {
             let heartbeat = *rng.pick(&["4s", "5s"]);
             (Fault::SpecEdit { cluster, heartbeat }, Duration::ZERO)
         }
-        11 => {
+        _ => {
             let group = *rng.pick(&[WEB, API]);
             (Fault::Suspend { group }, rng.millis(1000, 8000))
-        }
-        _ => {
-            // A second process fault: the kinds that break serving are drawn twice as often.
-            (Fault::Kill { cluster, replica }, rng.millis(100, 3000))
         }
     };
     Planned { start, span, fault }

@@ -11,6 +11,12 @@ use std::time::{Duration, Instant};
 /// The binary under test.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_kubectl-failover");
 
+/// The binary the harness starts: [`BINARY`], or `KFO_E2E_BINARY` when set (a copy that stays
+/// the same while the tree is rebuilt, for a campaign that runs for an hour: scripts/chaos.sh).
+pub fn binary() -> String {
+    std::env::var("KFO_E2E_BINARY").unwrap_or_else(|_| BINARY.to_string())
+}
+
 /// What to start: arguments after the binary and the complete environment.
 #[derive(Debug, Clone, Default)]
 pub struct Launch {
@@ -50,7 +56,7 @@ impl Process {
     pub fn spawn(label: &str, launch: &Launch, log: &Path) -> Process {
         let out = File::create(log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone log file handle");
-        let mut cmd = Command::new(BINARY);
+        let mut cmd = Command::new(binary());
         cmd.args(&launch.args)
             .env_clear()
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
@@ -67,7 +73,7 @@ impl Process {
             });
         }
         let child = crate::support::control_plane::process::spawn_from_a_lasting_thread(cmd)
-            .unwrap_or_else(|e| panic!("start {BINARY} for {label}: {e}"));
+            .unwrap_or_else(|e| panic!("start {} for {label}: {e}", binary()));
         Process {
             label: label.to_string(),
             log: log.to_path_buf(),
