@@ -184,3 +184,64 @@ async fn the_checker_catches_two_clusters_serving_when_the_deactivation_budget_i
         o.timeline
     );
 }
+
+/// The campaign's figures from the logs of runs that each took part of the seeds
+/// (`KFO_CHAOS_LOGS`: the logs, comma-separated; scripts/chaos.sh runs it when it split the
+/// seeds): the schedules are drawn again from their seeds, the times read from the logs.
+#[test]
+#[ignore = "reads campaign logs named by KFO_CHAOS_LOGS; scripts/chaos.sh runs it"]
+fn campaign_figures_from_logs() {
+    let logs = std::env::var("KFO_CHAOS_LOGS").expect("KFO_CHAOS_LOGS names the campaign logs");
+    let mut seen = std::collections::BTreeMap::new();
+    for path in logs.split(',') {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+        for line in text.lines() {
+            if let Some((seed, failed, after)) = chaos::report::parse_log_line(line) {
+                seen.insert(seed, (failed, after));
+            }
+        }
+    }
+    let schedules: Vec<(chaos::schedule::Schedule, Option<std::time::Duration>)> = seen
+        .iter()
+        .map(|(seed, (_, after))| (chaos::schedule::Schedule::generate(*seed), *after))
+        .collect();
+    let rows: Vec<_> = schedules.iter().map(|(s, a)| (s, *a)).collect();
+    let failing: Vec<u64> = seen
+        .iter()
+        .filter(|(_, (f, _))| *f)
+        .map(|(s, _)| *s)
+        .collect();
+    let faults: usize = schedules.iter().map(|(s, _)| s.faults.len()).sum();
+    println!(
+        "seeds {}..={} ({} schedules, {faults} faults): {} failing {failing:?}\n\n{}",
+        seen.keys().next().copied().unwrap_or_default(),
+        seen.keys().last().copied().unwrap_or_default(),
+        seen.len(),
+        failing.len(),
+        chaos::report::figures_of(&rows)
+    );
+}
+
+#[test]
+fn campaign_log_lines_parse_back_into_seed_outcome_and_time() {
+    use std::time::Duration;
+    let parse = chaos::report::parse_log_line;
+    assert_eq!(
+        parse(
+            "chaos: seed 56: 4 fault(s), ok, api moved 0x, web moved 1x, served again Some(5.671768724s) after the last fault"
+        ),
+        Some((56, false, Some(Duration::from_secs_f64(5.671768724))))
+    );
+    assert_eq!(
+        parse("chaos: seed 9: 4 fault(s), ok, served again Some(11.286872ms) after the last fault")
+            .map(|p| p.2),
+        Some(Some(Duration::from_secs_f64(0.011286872)))
+    );
+    assert_eq!(
+        parse(
+            "chaos: seed 7: 3 fault(s), 2 FAILURE(S), web moved 1x, served again None after the last fault"
+        ),
+        Some((7, true, None))
+    );
+    assert_eq!(parse("test random ... ok"), None);
+}

@@ -31,6 +31,15 @@ pub struct InstrumentedStore {
     hanging: AtomicBool,
     delays: Mutex<HashMap<&'static str, std::time::Duration>>,
     counts: Mutex<RequestCounts>,
+    beats: Mutex<Option<HeartbeatGaps>>,
+}
+
+/// Per group, when its last heartbeat was written, and the gaps between successive ones: how
+/// regularly each agent ticks (the scale benchmark's tick lateness).
+#[derive(Debug, Default)]
+struct HeartbeatGaps {
+    last: HashMap<GroupId, std::time::Instant>,
+    gaps: Vec<std::time::Duration>,
 }
 
 impl std::fmt::Debug for dyn CoordinationStore {
@@ -56,7 +65,25 @@ impl InstrumentedStore {
             hanging: AtomicBool::new(false),
             delays: Mutex::new(HashMap::new()),
             counts: Mutex::new(RequestCounts::default()),
+            beats: Mutex::new(None),
         }
+    }
+
+    /// From now on, notes the gap between successive heartbeats of each group (forgetting the
+    /// gaps noted so far).
+    pub fn track_heartbeat_gaps(&self) {
+        *self.beats.lock().unwrap_or_else(|p| p.into_inner()) = Some(HeartbeatGaps::default());
+    }
+
+    /// The gaps between successive heartbeat writes of each group since
+    /// [`InstrumentedStore::track_heartbeat_gaps`], in the order they were noted.
+    pub fn heartbeat_gaps(&self) -> Vec<std::time::Duration> {
+        self.beats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|b| b.gaps.clone())
+            .unwrap_or_default()
     }
 
     /// Cuts the user off from the store (`true`) or reconnects it (`false`).
@@ -189,6 +216,17 @@ impl CoordinationStore for InstrumentedStore {
         status: &ClusterStatus,
     ) -> Result<(), StoreError> {
         self.admit("put_cluster_status", Kind::Write).await?;
+        if let Some(beats) = self
+            .beats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            let now = std::time::Instant::now();
+            if let Some(last) = beats.last.insert(group.clone(), now) {
+                beats.gaps.push(now - last);
+            }
+        }
         self.inner
             .put_cluster_status(operator_id, group, status)
             .await

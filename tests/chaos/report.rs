@@ -52,14 +52,23 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
 /// The campaign's figures: per fault kind, the schedules that drew it and the time to be
 /// served again after the last fault (median, p99, max), as a Markdown table.
 pub fn figures(outcomes: &[Outcome]) -> String {
+    let rows: Vec<(&Schedule, Option<Duration>)> = outcomes
+        .iter()
+        .map(|o| (&o.schedule, o.recovered_after()))
+        .collect();
+    figures_of(&rows)
+}
+
+/// [`figures`] from each schedule and how long after its last fault it was served again.
+pub fn figures_of(rows: &[(&Schedule, Option<Duration>)]) -> String {
     let mut by_kind: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
     let mut all = Vec::new();
-    for o in outcomes {
-        let Some(after) = o.recovered_after() else {
+    for (schedule, after) in rows {
+        let Some(after) = *after else {
             continue;
         };
         all.push(after);
-        let mut kinds: Vec<String> = o.schedule.faults.iter().map(|p| p.fault.kind()).collect();
+        let mut kinds: Vec<String> = schedule.faults.iter().map(|p| p.fault.kind()).collect();
         kinds.sort();
         kinds.dedup();
         for k in kinds {
@@ -85,4 +94,31 @@ pub fn figures(outcomes: &[Outcome]) -> String {
     }
     row("**all schedules**", &mut all);
     out
+}
+
+/// A duration as Rust's `Debug` prints it (`0ns`, `11.3ms`, `5.67s`), in a campaign log.
+fn parse_debug_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    for (suffix, scale) in [("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3), ("s", 1.0)] {
+        if let Some(n) = s.strip_suffix(suffix) {
+            return n
+                .parse::<f64>()
+                .ok()
+                .map(|v| Duration::from_secs_f64(v * scale));
+        }
+    }
+    None
+}
+
+/// One schedule's line of a campaign log: `chaos: seed N: ... served again Some(D) after ...`;
+/// (seed, failed, time to served).
+pub fn parse_log_line(line: &str) -> Option<(u64, bool, Option<Duration>)> {
+    let rest = line.strip_prefix("chaos: seed ")?;
+    let (seed, rest) = rest.split_once(':')?;
+    let failed = rest.contains("FAILURE");
+    let after = rest
+        .split_once("served again Some(")
+        .and_then(|(_, r)| r.split_once(')'))
+        .and_then(|(d, _)| parse_debug_duration(d));
+    Some((seed.trim().parse().ok()?, failed, after))
 }

@@ -453,3 +453,33 @@ async fn without_a_lease_the_watchdog_leaves_a_serving_cluster_alone() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_lease_shortened_and_lapsed_while_only_another_group_is_touched_still_stops_at_its_deadline()
+ {
+    // The watchdog skips its sweep until the earliest deadline it knows of; a lease renewed for
+    // less than before must move that moment earlier, or a lapse goes unnoticed.
+    let (clock, log) = clock_and_log();
+    let other = GroupId::new("shop", "other").unwrap();
+    let c = cluster("a", &clock, &log, SimGroupSpec::stateless().instant());
+    c.add_group(other.clone(), SimGroupSpec::stateless().instant());
+    for g in [group(), other.clone()] {
+        c.renew_serving_lease(&g, secs(60)).await.unwrap();
+        for a in Action::ACTIVATE {
+            c.apply(&g, a, 1).await.unwrap();
+        }
+    }
+    c.watchdog();
+    c.renew_serving_lease(&group(), secs(2)).await.unwrap();
+    clock.advance(secs(3));
+    c.health(&other).await.unwrap();
+    assert_eq!(
+        log.serving_intervals(&group()),
+        vec![ServingInterval {
+            cluster: "a".into(),
+            from: Duration::ZERO,
+            to: Some(secs(2))
+        }],
+        "a call on another group must still stop this one at its deadline"
+    );
+}
