@@ -43,7 +43,7 @@ pub struct DemoArgs {
     pub clusters: u32,
 
     /// Number of groups: app-1 is stateful (a volume replication), the others stateless.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=20))]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub groups: u32,
 
     /// How often every agent writes its heartbeat and decides (heartbeatInterval).
