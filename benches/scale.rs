@@ -4,7 +4,9 @@
 //! after a warm-up: resident memory (now and peak), CPU (cores used), tokio tasks alive, store
 //! requests per second, and tick lateness: how much later than one interval after its previous
 //! heartbeat each group's next heartbeat is written (p50/p99/max), which is what the other
-//! clusters' staleness detection sees.
+//! clusters' staleness detection sees. And the start-up burst: the most store requests in any
+//! one second of the warm-up (first ticks are spread over half an interval above
+//! `agent::stagger::STAGGER_ABOVE` groups).
 //!
 //! `cargo bench --bench scale` prints a markdown table (docs/benchmarks.md, "Scale").
 //! `KFO_SCALE_SIZES=10000@15s,1000@1s` picks the sizes; `KFO_SCALE_INTERVALS` how many intervals
@@ -56,6 +58,7 @@ struct Figures {
     late_p99: Duration,
     late_max: Duration,
     beats: usize,
+    start_peak: u64,
 }
 
 /// (resident, peak resident) in MiB, from /proc/self/status.
@@ -119,8 +122,21 @@ async fn measure(size: Size, intervals: u32) -> Result<Figures, String> {
     let agent =
         Agent::new(specs, store.clone(), sim, clock, Arc::new(())).map_err(|e| e.to_string())?;
     let (stop, rx) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
     let running = tokio::spawn(agent.run(rx));
-    tokio::time::sleep(size.interval * WARMUP_INTERVALS).await;
+    // The start-up burst: the most requests in any one second of the warm-up.
+    let mut samples: Vec<(Instant, u64)> = Vec::new();
+    let mut start_peak = 0u64;
+    while started.elapsed() < size.interval * WARMUP_INTERVALS {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let c = store.counts();
+        let now = (Instant::now(), c.reads + c.listings + c.writes);
+        samples.retain(|(at, _)| now.0.duration_since(*at) <= Duration::from_secs(1));
+        if let Some((_, first)) = samples.first() {
+            start_peak = start_peak.max(now.1 - first);
+        }
+        samples.push(now);
+    }
     store.reset_counts();
     store.track_heartbeat_gaps();
     let (cpu0, wall0) = (cpu_time(), Instant::now());
@@ -150,6 +166,7 @@ async fn measure(size: Size, intervals: u32) -> Result<Figures, String> {
         late_p99: quantile(&late, 0.99),
         late_max: late.last().copied().unwrap_or_default(),
         beats: late.len(),
+        start_peak,
     })
 }
 
@@ -181,7 +198,7 @@ fn main() {
         };
         match runtime.block_on(measure(size, intervals)) {
             Ok(f) => println!(
-                "| {} | {} | {:.0} MiB | {:.0} MiB | {:.3} | {} | {:.1} | {} | {} | {} | {} |",
+                "| {} | {} | {:.0} MiB | {:.0} MiB | {:.3} | {} | {:.1} | {} | {} | {} | {} | {} |",
                 size.groups,
                 kubectl_failover::duration::GoDuration::from(size.interval),
                 f.rss_mib,
@@ -193,6 +210,7 @@ fn main() {
                 ms(f.late_p99),
                 ms(f.late_max),
                 f.beats,
+                f.start_peak,
             ),
             Err(e) => {
                 eprintln!("{} groups: {e}", size.groups);

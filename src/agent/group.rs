@@ -183,6 +183,11 @@ impl GroupAgent {
         self.last_tick_finished
     }
 
+    /// The heartbeat interval this agent paces itself by.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
     /// When to tick again: the heartbeat interval at steady state; a tenth of it (at least
     /// [`MIN_FAST_TICK`]) while a transition involving this cluster is in flight or this agent
     /// holds the lock, because every phase of a transition waits for one tick of each side; a

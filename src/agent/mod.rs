@@ -40,6 +40,7 @@ mod execute;
 pub mod group;
 pub mod report;
 pub mod run;
+pub mod stagger;
 
 #[cfg(test)]
 mod tests;

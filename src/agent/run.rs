@@ -8,6 +8,7 @@ use crate::k8s::ClusterActions;
 use crate::store::{CoordinationStore, GroupId};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -67,10 +68,12 @@ impl Agent {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut names: HashMap<tokio::task::Id, GroupId> = HashMap::new();
+        let count = self.groups.len();
         for agent in self.groups {
             let group = agent.group().clone();
+            let delay = super::stagger::first_tick_delay(&group, agent.interval(), count);
             let span = tracing::info_span!("group", group = %group, cluster = %self.cluster);
-            let handle = tasks.spawn(run_group(agent, stop_rx.clone()).instrument(span));
+            let handle = tasks.spawn(run_group(agent, stop_rx.clone(), delay).instrument(span));
             names.insert(handle.id(), group);
         }
         tracing::info!(cluster = %self.cluster, groups = names.len(), "agent started");
@@ -114,8 +117,15 @@ impl Agent {
     }
 }
 
-/// One group's loop: tick, sleep, until told to stop; then give the lock back.
-async fn run_group(mut agent: GroupAgent, mut stop: watch::Receiver<bool>) {
+/// One group's loop: wait `delay` (its share of the start-up spread), then tick, sleep, until
+/// told to stop; then give the lock back.
+async fn run_group(mut agent: GroupAgent, mut stop: watch::Receiver<bool>, delay: Duration) {
+    if !delay.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stop.changed() => {}
+        }
+    }
     loop {
         if *stop.borrow() {
             break;

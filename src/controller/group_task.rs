@@ -41,6 +41,8 @@ pub(super) struct GroupTask {
     pub liveness_budget: Option<Duration>,
     /// The budget problem last reported (`None`: nothing reported yet).
     pub budget_reported: Option<Option<String>>,
+    /// How long the first tick waits: its share of the start-up spread (`agent::stagger`).
+    pub first_tick_delay: Duration,
 }
 
 impl GroupTask {
@@ -51,6 +53,12 @@ impl GroupTask {
         let mut ages = HeartbeatAges::default();
         let mut last_ages = BTreeMap::new();
         let mut holder: Option<String> = None;
+        if !self.first_tick_delay.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(self.first_tick_delay) => {}
+                _ = stop.changed() => {}
+            }
+        }
         loop {
             if *stop.borrow() {
                 break;

@@ -158,6 +158,11 @@ impl Supervisor {
             ticks: d.ticks.clone(),
             liveness_budget: d.liveness_budget,
             budget_reported: None,
+            first_tick_delay: crate::agent::stagger::first_tick_delay(
+                &group,
+                interval,
+                self.running.len() + 1,
+            ),
         };
         let (stop, stop_rx) = watch::channel(false);
         let span =

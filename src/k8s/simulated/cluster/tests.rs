@@ -466,7 +466,7 @@ async fn a_lease_shortened_and_lapsed_while_only_another_group_is_touched_still_
     for g in [group(), other.clone()] {
         c.renew_serving_lease(&g, secs(60)).await.unwrap();
         for a in Action::ACTIVATE {
-            c.apply(&g, a, 1).await.unwrap();
+            let _progress = c.apply(&g, a, 1).await.unwrap();
         }
     }
     c.watchdog();
