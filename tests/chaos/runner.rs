@@ -242,13 +242,16 @@ pub async fn run_schedule(schedule: Schedule, timings: &Timings) -> Outcome {
     let quiet_at = tokio::time::Instant::now();
     // Watch until the bound has passed and the groups stayed settled for a while (or give up
     // at the bound plus the settling time).
+    // The run ends at the moment of the journals the runner last judged: a write committed
+    // after that moment (while the runner was still deciding) belongs to no judged run.
     let mut settled_since: Option<tokio::time::Instant> = None;
-    loop {
+    let end = loop {
         let now = tokio::time::Instant::now();
         if now >= next_probe {
             rig.probe_all().await;
             next_probe += Rig::probe_period();
         }
+        let observed = Utc::now();
         settled_since = match (settled(&rig.world), settled_since) {
             (true, None) => Some(now),
             (true, since) => since,
@@ -256,11 +259,10 @@ pub async fn run_schedule(schedule: Schedule, timings: &Timings) -> Outcome {
         };
         let stable = settled_since.is_some_and(|s| now - s >= SETTLE);
         if stable || now - quiet_at >= BOUND + SETTLE {
-            break;
+            break observed;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let end = Utc::now();
+    };
     let frame = Frame {
         converged,
         quiet,
