@@ -241,3 +241,41 @@ async fn a_leader_whose_lease_calls_never_answer_stops_leading_by_the_renew_dead
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_replica_whose_store_probe_hangs_still_leads_at_once_when_the_lease_is_handed_over()
+ {
+    // Found by the chaos campaign (seed 254): the standby's periodic store probe ran inside the
+    // loop that waits for leadership, so while DynamoDB did not answer (up to the SDK's 30 s)
+    // a replica that had taken the Lease started no agents, and nobody finished fencing the
+    // cluster its predecessor had begun to fence.
+    let (server, store, log) = setup().await;
+    let a = start(&server, store.clone(), replica("pod-a"), &log);
+    eventually(WAIT, "pod-a to lead", || async {
+        (holder(&server).await.as_deref() == Some("pod-a") && runs_group(&a)).then_some(())
+    })
+    .await;
+    let b_store = Arc::new(kubectl_failover::store::instrumented::InstrumentedStore::new(
+        store.clone(),
+        "pod-b",
+    ));
+    let b = start(&server, b_store.clone(), replica("pod-b"), &log);
+    tokio::time::sleep(LEASE * 2).await;
+    assert!(!is_leader(&b), "{}", b.metrics());
+    // From now on every call of pod-b's is accepted and never answered (a blackholed path);
+    // its next store probe (every 15 s on a standby) hangs.
+    b_store.set_hanging(true);
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    let stopped_at = Instant::now();
+    a.stop().await.unwrap();
+    eventually(LEASE * 2, "pod-b to lead and run the group", || async {
+        (holder(&server).await.as_deref() == Some("pod-b") && runs_group(&b)).then_some(())
+    })
+    .await;
+    assert!(
+        stopped_at.elapsed() < LEASE * 2,
+        "pod-b started its agents {:?} after the handover",
+        stopped_at.elapsed()
+    );
+    let _ = b.shutdown.send(true);
+}

@@ -246,7 +246,14 @@ impl Controller {
                     _ = check.tick() => if elector.is_some_and(|e| e.is_finished()) {
                         return Err(failed("leader election", "the election task ended"));
                     },
-                    _ = probe.tick() => self.probe_store().await,
+                    // The probe must not hold up the wait: with DynamoDB unreachable it takes
+                    // up to the SDK's operation timeout (30 s), and a replica handed the Lease
+                    // meanwhile would start no agents, leaving its cluster unfenced.
+                    _ = probe.tick() => tokio::select! {
+                        _ = self.probe_store() => {}
+                        _ = leading.changed() => {}
+                        _ = shutdown.changed() => return Ok(()),
+                    },
                 }
                 if *shutdown.borrow() {
                     return Ok(());
