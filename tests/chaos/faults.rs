@@ -68,6 +68,8 @@ impl Rig {
             }
         };
         self.world.start_replica_with(cluster, replica, &launch);
+        // A new container starts with a clean probe record.
+        self.failures.remove(&key);
     }
 
     fn note(&mut self, what: String) {

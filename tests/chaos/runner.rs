@@ -307,6 +307,15 @@ pub async fn run_schedule(schedule: Schedule, timings: &Timings) -> Outcome {
         all_steps.extend(group_steps);
     }
     rig.world.kill_all().await;
+    // moto keeps every table in memory and slows down as they pile up over a campaign.
+    let _ = rig
+        .world
+        .store
+        .client()
+        .delete_table()
+        .table_name(&rig.world.table)
+        .send()
+        .await;
     let timeline = report::timeline(&schedule, &frame, &all_steps, &rig.log);
     let _ = std::fs::write(format!("{dir}/timeline.txt"), &timeline);
     Outcome {
