@@ -255,10 +255,9 @@ async fn a_standby_replica_whose_store_probe_hangs_still_leads_at_once_when_the_
         (holder(&server).await.as_deref() == Some("pod-a") && runs_group(&a)).then_some(())
     })
     .await;
-    let b_store = Arc::new(kubectl_failover::store::instrumented::InstrumentedStore::new(
-        store.clone(),
-        "pod-b",
-    ));
+    let b_store = Arc::new(
+        kubectl_failover::store::instrumented::InstrumentedStore::new(store.clone(), "pod-b"),
+    );
     let b = start(&server, b_store.clone(), replica("pod-b"), &log);
     tokio::time::sleep(LEASE * 2).await;
     assert!(!is_leader(&b), "{}", b.metrics());
