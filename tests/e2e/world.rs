@@ -389,6 +389,10 @@ impl Drop for World {
     fn drop(&mut self) {
         if std::thread::panicking() {
             eprintln!("{}", self.diagnostics());
+        } else {
+            // A passing world's logs and etcd data (about 250 MB) are of no use, and a full
+            // run leaves hundreds of them: kept, they filled the CI machine's disk.
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }

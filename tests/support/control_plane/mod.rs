@@ -326,7 +326,8 @@ impl Drop for ControlPlane {
             c.kill();
         }
         if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(self.dir.join("etcd"));
+            // Logs are only read when a test fails; left behind they add up to gigabytes.
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
