@@ -103,7 +103,10 @@ impl FromStr for GoDuration {
             for digit in frac_part.chars() {
                 frac_scale /= 10;
                 let d = u128::from(digit.to_digit(10).ok_or_else(|| err("bad fraction"))?);
-                nanos += d * frac_scale;
+                // Checked: `int * scale` may already sit just below the u128 limit.
+                nanos = nanos
+                    .checked_add(d * frac_scale)
+                    .ok_or_else(|| err("number too large"))?;
             }
             total_nanos = total_nanos
                 .checked_add(nanos)
@@ -190,6 +193,15 @@ mod tests {
             let e = bad.parse::<GoDuration>().unwrap_err();
             assert!(e.to_string().contains("invalid duration"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_fraction_past_the_largest_number_is_too_large_not_a_panic() {
+        // int * 1000 fits in u128 but adding 0.9us does not (found by the codec property test).
+        let e = "340282366920938463463374607431768211.9us"
+            .parse::<GoDuration>()
+            .unwrap_err();
+        assert_eq!(e.problem, "number too large");
     }
 
     #[test]

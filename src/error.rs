@@ -32,7 +32,9 @@ impl ExitCode {
             StoreError::AccessDenied { .. }
             | StoreError::Throttled { .. }
             | StoreError::Unavailable { .. } => ExitCode::Unavailable,
-            StoreError::Malformed { .. } => ExitCode::Conflict,
+            StoreError::Malformed { .. }
+            | StoreError::WrongShape { .. }
+            | StoreError::TooLarge { .. } => ExitCode::Conflict,
             StoreError::Rejected { .. } => ExitCode::Internal,
             StoreError::NotLeading { .. } => ExitCode::Unavailable,
         }

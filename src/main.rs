@@ -7,7 +7,8 @@ use std::io::IsTerminal;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    let controller = matches!(cli.command, kubectl_failover::cli::Command::Run(_));
+    init_tracing(cli.verbose, controller);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,8 +36,11 @@ fn is_broken_pipe(e: &kubectl_failover::error::Error) -> bool {
 }
 
 /// Human-readable logs on a terminal, JSON lines otherwise (in a pod); `-v` raises the level.
-fn init_tracing(verbose: u8) {
+/// The plugin commands do not show kube's own request errors unless `-v`: each command says
+/// itself what failed, and a cluster that does not answer is often only a fallback.
+fn init_tracing(verbose: u8, controller: bool) {
     let default = match verbose {
+        0 if !controller => "warn,aws_config=error,aws_smithy_runtime=error,kube_client=off",
         0 => "warn,aws_config=error,aws_smithy_runtime=error",
         1 => "info,aws_config=warn,aws_smithy_runtime=warn",
         2 => "debug,hyper=info,aws_smithy_runtime=info",

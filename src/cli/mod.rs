@@ -105,6 +105,15 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             | Command::Resume(_)
             | Command::Watch(_)
     );
+    // kubectl refuses a --context its kubeconfig does not have; so does the plugin, rather than
+    // silently falling back to other settings than that context's.
+    let uses_context = reads_table || matches!(cli.command, Command::Run(_));
+    if uses_context
+        && cli.kube.context.is_some()
+        && let Err(e @ kubeconfig::KubeError::UnknownContext { .. }) = cli.kube.context()
+    {
+        return Err(Error::Usage(e.to_string()));
+    }
     let store = if reads_table {
         store_from_context(&cli.store, &cli.kube).await
     } else {

@@ -39,6 +39,7 @@ pub mod status;
 mod status_patch;
 pub mod supervisor;
 pub mod tap;
+pub mod unreadable;
 
 pub use run::{Controller, ControllerDeps};
 

@@ -12,14 +12,14 @@ use super::liveness::TickBoard;
 use super::metrics::Metrics;
 use super::supervisor::{AgentDeps, Supervisor};
 use super::tap::TappedStore;
-use super::{CONTROLLER_NAME, ControllerError, ControllerSettings, failovers, groups};
+use super::{CONTROLLER_NAME, ControllerError, ControllerSettings, groups, unreadable};
 use crate::clock::Clock;
 use crate::crd::{Failover, FailoverGroup};
 use crate::k8s::{ClusterActions, GroupResources};
 use crate::store::CoordinationStore;
 use futures::StreamExt;
 use kube::Api;
-use kube::api::ListParams;
+use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::runtime::controller::{Action, Controller as KubeController};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::watcher;
@@ -300,15 +300,30 @@ impl Controller {
         }
     }
 
-    /// Both reconcile loops; runs until dropped (or the watches end).
+    /// The untyped API of `ar`, in the watched namespace or all of them.
+    fn untyped_api(&self, ar: &ApiResource) -> Api<DynamicObject> {
+        match &self.settings.namespace {
+            Some(ns) => Api::namespaced_with(self.deps.client.clone(), ns, ar),
+            None => Api::all_with(self.deps.client.clone(), ar),
+        }
+    }
+
+    /// Both reconcile loops; runs until dropped (or the watches end). The objects are watched
+    /// untyped and read one by one (`unreadable`), so one that breaks the schema stops no other.
     async fn act(&self, ctx: Arc<Context>) {
         let config = watcher::Config::default();
-        let groups = KubeController::new(self.api::<FailoverGroup>(), config.clone())
-            .run(groups::reconcile, error_policy, ctx.clone())
-            .for_each(|r| async move { log_result("FailoverGroup", r) });
-        let failovers = KubeController::new(self.api::<Failover>(), config)
-            .run(failovers::reconcile, error_policy, ctx)
-            .for_each(|r| async move { log_result("Failover", r) });
+        let (group_ar, failover_ar) = (
+            unreadable::api_resource::<FailoverGroup>(),
+            unreadable::api_resource::<Failover>(),
+        );
+        let groups =
+            KubeController::new_with(self.untyped_api(&group_ar), config.clone(), group_ar)
+                .run(unreadable::reconcile_group, error_policy, ctx.clone())
+                .for_each(|r| async move { log_result("FailoverGroup", r) });
+        let failovers =
+            KubeController::new_with(self.untyped_api(&failover_ar), config, failover_ar)
+                .run(unreadable::reconcile_failover, error_policy, ctx)
+                .for_each(|r| async move { log_result("Failover", r) });
         futures::future::join(groups, failovers).await;
     }
 }

@@ -124,6 +124,8 @@ pub fn error_label(e: &StoreError) -> &'static str {
         StoreError::Throttled { .. } => "throttled",
         StoreError::Unavailable { .. } => "unavailable",
         StoreError::Malformed { .. } => "malformed",
+        StoreError::WrongShape { .. } => "wrong_shape",
+        StoreError::TooLarge { .. } => "too_large",
         StoreError::Rejected { .. } => "rejected",
         StoreError::NotLeading { .. } => "not_leading",
     }

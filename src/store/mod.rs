@@ -82,6 +82,32 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The table does not have the keys or the index this tool queries (a table made by hand, or
+    /// another tool's table under this name).
+    #[error(
+        "DynamoDB table {table:?} does not have the layout kubectl-failover needs ({operation}: {message}); compare it with the spec's (PK and SK strings, index GSI1 on GSI1PK/GSI1SK) with: kubectl failover setup-dynamodb --check --table-name {table}, or point --table-name (DYNAMODB_TABLE_NAME) at the right table"
+    )]
+    WrongShape {
+        /// The DynamoDB operation.
+        operation: &'static str,
+        /// Table name.
+        table: String,
+        /// What DynamoDB said.
+        message: String,
+    },
+    /// A write would make an item larger than DynamoDB's item size limit (another tool stored
+    /// large attributes in a record this tool updates).
+    #[error(
+        "DynamoDB refused {operation} on table {table:?}: the record would exceed DynamoDB's 400 KB item size limit ({message}); another tool has stored large attributes in this group's records: remove the attributes kubectl-failover does not use (docs/dynamodb-table.md lists its own), then retry"
+    )]
+    TooLarge {
+        /// The DynamoDB operation.
+        operation: &'static str,
+        /// Table name.
+        table: String,
+        /// What DynamoDB said.
+        message: String,
+    },
     /// The request itself was refused as invalid (a bug, or input this tool failed to check).
     #[error("DynamoDB rejected {operation} on table {table:?}: {message}")]
     Rejected {

@@ -40,6 +40,14 @@ pub enum ClientConfigError {
     /// The region is empty.
     #[error("AWS_REGION is empty; set it (or --region) to the table's region, e.g. us-west-2")]
     EmptyRegion,
+    /// DynamoDB would refuse the table name in every call.
+    #[error(
+        "invalid table name {name:?}: DynamoDB table names are 3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.'; fix --table-name (DYNAMODB_TABLE_NAME)"
+    )]
+    BadTableName {
+        /// What was given.
+        name: String,
+    },
 }
 
 /// The endpoint calls go to, for messages: the custom URL, or AWS's regional endpoint.
@@ -94,6 +102,13 @@ impl DynamoStore {
     /// Connects to the table the settings name. No request is made yet: a missing table or bad
     /// credentials show on the first call, as `StoreError`.
     pub async fn connect(args: &StoreArgs) -> Result<DynamoStore, ClientConfigError> {
+        let name = &args.table_name;
+        let valid_chars = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !(3..=255).contains(&name.len()) || !valid_chars {
+            return Err(ClientConfigError::BadTableName { name: name.clone() });
+        }
         let client = build_client(args).await?;
         Ok(DynamoStore::from_client(
             client,

@@ -450,3 +450,6 @@ pub fn decode_history(table: &str, item: &Item) -> Result<HistoryRecord, StoreEr
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;

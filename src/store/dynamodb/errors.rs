@@ -46,6 +46,16 @@ const SERVER_CODES: &[&str] = &[
     "ServiceUnavailableException",
 ];
 
+/// Phrases of DynamoDB's (and moto's) answers to a request the table's keys or indexes cannot
+/// serve: a table of another shape (lowercase keys, no sort key, no GSI1).
+const SHAPE_HINTS: &[&str] = &[
+    "key schema",
+    "query key condition not supported",
+    "specified index",
+    "invalid index",
+    "missing the key",
+];
+
 /// Converts an SDK error of `operation` (a DynamoDB action name, e.g. "PutItem") into a
 /// `StoreError` that says what failed, why, and what to do.
 pub fn store_error<E>(
@@ -69,6 +79,24 @@ where
         endpoint: ctx.endpoint.clone(),
         message,
     };
+    let lower = message.to_ascii_lowercase();
+    // moto answers a query on a missing index with ResourceNotFoundException, DynamoDB with a
+    // ValidationException (below): either way the table exists but lacks GSI1.
+    let wrong_shape = SHAPE_HINTS.iter().any(|hint| lower.contains(hint));
+    if wrong_shape && matches!(code, "ResourceNotFoundException" | "ValidationException") {
+        return StoreError::WrongShape {
+            operation,
+            table,
+            message: format!("{code}: {message}"),
+        };
+    }
+    if code == "ValidationException" && lower.contains("item size") {
+        return StoreError::TooLarge {
+            operation,
+            table,
+            message,
+        };
+    }
     if code == "ResourceNotFoundException" {
         return StoreError::TableNotFound {
             table,
@@ -102,6 +130,12 @@ where
         ));
     }
     match &err {
+        // An answer without a DynamoDB error code: something else answered at the endpoint.
+        SdkError::ServiceError(_) if code.is_empty() => unavailable(format!(
+            "the endpoint answered HTTP {} with a response that is not DynamoDB's ({}): it is not DynamoDB, or a proxy answered in its place",
+            status.unwrap_or_default(),
+            readable_chain(&err)
+        )),
         SdkError::ServiceError(_) => StoreError::Rejected {
             operation,
             table,
@@ -173,10 +207,11 @@ mod tests {
     }
 
     fn service_error(status: u16, code: &str) -> StoreError {
-        let meta = ErrorMetadata::builder()
-            .code(code)
-            .message("says no")
-            .build();
+        service_error_saying(status, code, "says no")
+    }
+
+    fn service_error_saying(status: u16, code: &str, message: &str) -> StoreError {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
         let raw = Response::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
         let err = SdkError::service_error(GetItemError::generic(meta), raw);
         store_error(&ctx(), "GetItem", err)
@@ -223,6 +258,35 @@ mod tests {
             service_error(400, "ValidationException"),
             StoreError::Rejected { .. }
         ));
+    }
+
+    #[test]
+    fn a_table_of_another_shape_or_an_oversized_item_is_named_with_the_fix() {
+        for (code, message) in [
+            (
+                "ValidationException",
+                "Query condition missed key schema element: pk",
+            ),
+            (
+                "ValidationException",
+                "The table does not have the specified index: GSI1",
+            ),
+            (
+                "ResourceNotFoundException",
+                "Invalid index: GSI1 for table: coord.",
+            ),
+        ] {
+            let err = service_error_saying(400, code, message);
+            assert!(matches!(err, StoreError::WrongShape { .. }), "{message}");
+            assert!(err.to_string().contains("setup-dynamodb --check"), "{err}");
+        }
+        let err = service_error_saying(
+            400,
+            "ValidationException",
+            "Item size to update has exceeded the maximum allowed size",
+        );
+        assert!(matches!(err, StoreError::TooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("400 KB"), "{err}");
     }
 
     #[test]
