@@ -9,8 +9,8 @@ use crate::config::StoreArgs;
 use crate::duration::GoDuration;
 use crate::error::Error;
 use crate::tui::app::AppConfig;
-use crate::tui::feed::{FeedConfig, Scope};
-use crate::tui::{Setup, run as run_ui};
+use crate::tui::feed::{DEFAULT_RELIST_EVERY, FeedConfig, Scope};
+use crate::tui::{Setup, run_relisting};
 use clap::Args;
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -27,6 +27,9 @@ Examples:
   # One group, or all namespaces, refreshed every 5s
   kubectl failover watch shop/web
   kubectl failover watch -A --refresh 5s
+
+  # Thousands of groups: reload the rows on screen every 2s, list them all every 2m
+  kubectl failover watch -A --relist-every 2m
 
 Keys: ? shows them all; q or Esc quits. Needs a terminal; for scripts use `status -o json`.";
 
@@ -46,9 +49,15 @@ pub struct WatchArgs {
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
 
-    /// Time between refreshes (at least 200ms).
+    /// Time between refreshes (at least 200ms). Each one reloads the groups on screen.
     #[arg(long, value_name = "DURATION", default_value = "2s")]
     pub refresh: GoDuration,
+
+    /// Time between listings of every group, which show groups created or deleted since (at
+    /// least --refresh; `r` lists at once). One listing of 10,000 groups is megabytes, so it is
+    /// not repeated every refresh [default: 30s, or --refresh when longer].
+    #[arg(long, value_name = "DURATION")]
+    pub relist_every: Option<GoDuration>,
 }
 
 impl WatchArgs {
@@ -82,6 +91,19 @@ impl WatchArgs {
         }
         Ok(every)
     }
+
+    /// The listing interval, checked against the refresh interval.
+    pub fn relist_every(&self) -> Result<Duration, Error> {
+        let every = self.refresh.get();
+        match self.relist_every {
+            None => Ok(DEFAULT_RELIST_EVERY.max(every)),
+            Some(relist) if relist.get() < every => Err(Error::Usage(format!(
+                "--relist-every {relist} is shorter than --refresh {}; the listing cannot be read more often than the groups on screen: set --relist-every to {} or more, or lower --refresh",
+                self.refresh, self.refresh
+            ))),
+            Some(relist) => Ok(relist.get()),
+        }
+    }
 }
 
 /// What the title bar says is watched.
@@ -103,6 +125,7 @@ pub fn initiator() -> String {
 pub async fn run(store_args: &StoreArgs, args: WatchArgs) -> Result<(), Error> {
     let scope = args.scope()?;
     let every = args.every()?;
+    let relist_every = args.relist_every()?;
     if !std::io::stdout().is_terminal() {
         return Err(Error::Usage(
             "watch draws a terminal UI but stdout is not a terminal; run it in a terminal, or use `kubectl failover status -o json` in scripts".to_string(),
@@ -116,7 +139,7 @@ pub async fn run(store_args: &StoreArgs, args: WatchArgs) -> Result<(), Error> {
         store_args.operator_id,
         store.describe()
     );
-    run_ui(Setup {
+    let setup = Setup {
         feed: FeedConfig {
             store,
             clock,
@@ -130,8 +153,8 @@ pub async fn run(store_args: &StoreArgs, args: WatchArgs) -> Result<(), Error> {
             initiator: initiator(),
         },
         demo: None,
-    })
-    .await
+    };
+    run_relisting(setup, relist_every).await
 }
 
 #[cfg(test)]
@@ -178,5 +201,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("--refresh 50ms") && e.contains("200ms"), "{e}");
+    }
+
+    #[test]
+    fn relist_every_defaults_to_30s_and_a_value_below_the_refresh_is_refused() {
+        assert_eq!(parse(&[]).relist_every().unwrap(), Duration::from_secs(30));
+        // An unset flag follows a slower refresh instead of failing on it.
+        let slow = parse(&["--refresh", "1m"]);
+        assert_eq!(slow.relist_every().unwrap(), Duration::from_secs(60));
+        let ok = parse(&["--refresh", "5s", "--relist-every", "5s"]);
+        assert_eq!(ok.relist_every().unwrap(), Duration::from_secs(5));
+        let e = parse(&["--refresh", "5s", "--relist-every", "2s"])
+            .relist_every()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--relist-every 2s is shorter than --refresh 5s")
+                && e.contains("set --relist-every to 5s or more"),
+            "{e}"
+        );
     }
 }

@@ -9,7 +9,7 @@ pub use super::event::{AppConfig, Command, DemoFaults, Level, Msg, StatusLine};
 
 use super::dialog::{Dialog, DialogKey};
 use super::keys::{Action, action_for};
-use super::model::{Detail, FeedMsg, HistoryData, Update, Window};
+use super::model::{Cadence, Detail, FeedMsg, HistoryData, Update, Window};
 use crate::store::{GroupConfig, GroupId};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -76,8 +76,12 @@ pub struct App {
     pub store_error: Option<String>,
     /// Records the last fetch could not read.
     pub warnings: Vec<String>,
-    /// When the last complete fetch ended.
+    /// When the last complete fetch ended (the groups on screen are that fresh).
     pub last_update: Option<DateTime<Utc>>,
+    /// When the last fetch that read the listing ended (the set of groups is that fresh).
+    pub listed_at: Option<DateTime<Utc>>,
+    /// How often the feed reads, once it has said.
+    pub cadence: Option<Cadence>,
     /// A fetch is in flight.
     pub refreshing: bool,
     /// Faults the demo injected, by cluster.
@@ -108,6 +112,8 @@ impl App {
             store_error: None,
             warnings: Vec::new(),
             last_update: None,
+            listed_at: None,
+            cadence: None,
             refreshing: false,
             demo_faults: BTreeMap::new(),
             quit: false,
@@ -161,6 +167,7 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
             Msg::Key(key) => return self.key(key),
+            Msg::Feed(FeedMsg::Cadence(cadence)) => self.cadence = Some(cadence),
             Msg::Feed(FeedMsg::Started) => self.refreshing = true,
             Msg::Feed(FeedMsg::Update(update)) => self.apply(*update),
             Msg::Tick(now) => self.now = now,
@@ -178,6 +185,7 @@ impl App {
         self.refreshing = false;
         if let Some(listing) = update.listing {
             let keep = self.selected_group().map(|g| g.group.clone());
+            self.listed_at = Some(update.at);
             self.groups = listing;
             self.groups.sort_by(|a, b| a.group.cmp(&b.group));
             let listed: std::collections::HashSet<&GroupId> =
@@ -298,7 +306,8 @@ impl App {
                 self.focus = Panel::Groups;
                 self.mode = Mode::Filter;
             }
-            // The title bar says "refreshing..." until the feed answers.
+            // The title bar says "refreshing..." until the feed answers; a refresh asked for
+            // also re-lists, so groups created since the last listing show.
             Action::Refresh => return vec![Command::Refresh],
             Action::Promote => self.ask_promote(),
             Action::ToggleSuspend => self.ask_suspend(),

@@ -15,4 +15,4 @@ pub mod model;
 pub mod run;
 pub mod ui;
 
-pub use run::{Setup, drive, run};
+pub use run::{Setup, drive, run, run_relisting};

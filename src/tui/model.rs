@@ -5,6 +5,7 @@ use crate::ops::history::HistoryView;
 use crate::ops::status::GroupView;
 use crate::store::{GroupConfig, GroupId, Transition};
 use chrono::{DateTime, Utc};
+use std::time::Duration;
 
 /// One group's loaded status: the shared status view plus what only CONFIG holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +50,20 @@ pub struct Update {
     pub at: DateTime<Utc>,
 }
 
+/// How often the feed reads: the groups on screen every refresh, the whole listing less often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cadence {
+    /// Time between refreshes (`--refresh`).
+    pub every: Duration,
+    /// Time between listings of every group (`--relist-every`, never below `every`).
+    pub relist_every: Duration,
+}
+
 /// A message from the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedMsg {
+    /// The feed's cadence, sent once before its first fetch (the status line shows it).
+    Cadence(Cadence),
     /// A fetch started (the UI shows that a refresh is in flight).
     Started,
     /// A fetch ended.

@@ -7,7 +7,7 @@
 
 use super::actions::{Actions, DemoControl};
 use super::app::{App, AppConfig, Level, Msg, StatusLine};
-use super::feed::{self, FeedConfig};
+use super::feed::{self, DEFAULT_RELIST_EVERY, FeedConfig};
 use super::model::Window;
 use super::ui;
 use crate::error::Error;
@@ -33,8 +33,14 @@ pub struct Setup {
 }
 
 /// Runs the UI on the real terminal until the user quits (q, Esc, Ctrl-C) or the process gets
-/// SIGINT/SIGTERM; the terminal is restored on every way out, panics included.
+/// SIGINT/SIGTERM; the terminal is restored on every way out, panics included. The groups are
+/// listed every [`DEFAULT_RELIST_EVERY`] (or every refresh, when refreshes are further apart).
 pub async fn run(setup: Setup) -> Result<(), Error> {
+    run_relisting(setup, DEFAULT_RELIST_EVERY).await
+}
+
+/// [`run`], listing every group every `relist_every` (`watch --relist-every`).
+pub async fn run_relisting(setup: Setup, relist_every: Duration) -> Result<(), Error> {
     // Restores the terminal when this function returns or unwinds, also when setting it up
     // failed half-way (raw mode on, alternate screen not entered); ratatui's panic hook covers
     // a panic on another thread.
@@ -48,7 +54,7 @@ pub async fn run(setup: Setup) -> Result<(), Error> {
     let mut terminal = ratatui::try_init()?;
     let (tx, rx) = mpsc::unbounded_channel();
     read_terminal(tx);
-    drive(&mut terminal, setup, rx).await
+    drive(&mut terminal, setup, relist_every, rx).await
 }
 
 /// Reads terminal events on a thread of its own (crossterm's reads block) until the UI is gone.
@@ -73,11 +79,13 @@ fn read_terminal(tx: mpsc::UnboundedSender<Msg>) {
     });
 }
 
-/// The loop itself, on any backend, with terminal messages from `events`. Returns when the app
-/// quits, `events` closes, or the process is interrupted.
+/// The loop itself, on any backend, with terminal messages from `events`, listing every group
+/// every `relist_every`. Returns when the app quits, `events` closes, or the process is
+/// interrupted.
 pub async fn drive<B: Backend>(
     terminal: &mut Terminal<B>,
     setup: Setup,
+    relist_every: Duration,
     mut events: mpsc::UnboundedReceiver<Msg>,
 ) -> Result<(), Error>
 where
@@ -92,7 +100,13 @@ where
     let (refresh_tx, refresh_rx) = mpsc::unbounded_channel();
     let (feed_tx, mut feed_rx) = mpsc::unbounded_channel();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
-    let feed = feed::spawn(setup.feed.clone(), window_rx, refresh_rx, feed_tx);
+    let feed = feed::spawn(
+        setup.feed.clone(),
+        relist_every,
+        window_rx,
+        refresh_rx,
+        feed_tx,
+    );
     let actions = Actions {
         store: setup.feed.store.clone(),
         clock: clock.clone(),

@@ -10,6 +10,7 @@ pub mod layout;
 mod overlay;
 
 use super::app::{App, Level, Mode};
+use crate::duration::GoDuration;
 use format::span;
 use ratatui::Frame;
 use ratatui::style::{Color, Modifier, Style};
@@ -32,7 +33,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     clusters::draw_clusters(frame, app, a.clusters);
     clusters::draw_lock(frame, app, a.lock);
     history::draw(frame, app, a.history);
-    frame.render_widget(status(app), a.status);
+    draw_status(frame, app, a.status);
     match &app.mode {
         Mode::Help => overlay::help(frame, app),
         Mode::Confirm(dialog) => overlay::dialog(frame, dialog),
@@ -57,7 +58,54 @@ fn refresh_state(app: &App) -> String {
     format!("  {refresh} · ? help · q quit ")
 }
 
-fn status(app: &App) -> Paragraph<'static> {
+/// The status line: what [`status`] says on the left, how fresh the data is on the right. Key
+/// hints give way to the freshness; an error or an outcome does not, and the freshness is left
+/// out when they leave it no room.
+fn draw_status(frame: &mut Frame, app: &App, area: ratatui::layout::Rect) {
+    let (text, style, hints) = status(app);
+    let fresh = freshness(app);
+    let room = usize::from(area.width).saturating_sub(text.chars().count());
+    let right = if fresh.is_empty() || (!hints && room < fresh.chars().count() + 3) {
+        String::new()
+    } else {
+        format!("  {fresh} ")
+    };
+    let [left_area, right_area] = ratatui::layout::Layout::horizontal([
+        ratatui::layout::Constraint::Fill(1),
+        ratatui::layout::Constraint::Length(right.chars().count() as u16),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(Line::from(Span::styled(text, style))),
+        left_area,
+    );
+    let dim = Style::new().fg(Color::DarkGray);
+    frame.render_widget(Paragraph::new(right).style(dim), right_area);
+}
+
+/// How old the listing and the loaded groups are, and how often the listing is read:
+/// `list 12s ago (every 30s) · groups 2s ago`. Empty until something was read.
+pub fn freshness(app: &App) -> String {
+    let age = |at: chrono::DateTime<chrono::Utc>| span((app.now - at).num_seconds());
+    let mut parts = Vec::new();
+    if let Some(at) = app.listed_at {
+        parts.push(match app.cadence {
+            Some(c) => format!(
+                "list {} ago (every {})",
+                age(at),
+                GoDuration(c.relist_every)
+            ),
+            None => format!("list {} ago", age(at)),
+        });
+    }
+    if let Some(at) = app.last_update {
+        parts.push(format!("groups {} ago", age(at)));
+    }
+    parts.join(" · ")
+}
+
+/// The status line's text, its style, and whether it is only the key hints.
+fn status(app: &App) -> (String, Style, bool) {
     let (text, style) = if app.mode == Mode::Filter {
         (
             format!("/{}▏ (Enter keeps, Esc clears)", app.filter),
@@ -88,9 +136,9 @@ fn status(app: &App) -> Paragraph<'static> {
             Style::new().fg(Color::Black).bg(Color::Yellow),
         )
     } else {
-        (hints(app), Style::new().fg(Color::DarkGray))
+        return (hints(app), Style::new().fg(Color::DarkGray), true);
     };
-    Paragraph::new(Line::from(Span::styled(text, style)))
+    (text, style, false)
 }
 
 fn hints(app: &App) -> String {
