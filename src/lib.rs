@@ -11,6 +11,7 @@
 //! - [`demo`]: the embedded demo: simulated clusters, one agent each, a script, a timeline.
 //! - [`controller`]: the `run` controller: watches, leader election, status, metrics.
 //! - [`cli`]: one file per subcommand: parse, call `ops`, print.
+//! - [`notify`]: webhooks for failovers, fencing and stuck transitions (outside the protocol).
 //! - [`clock`], [`duration`], [`config`], [`error`]: small shared pieces.
 //!
 //! Glossary: a *group* is a FailoverGroup (namespace/name) whose resources move together; the
@@ -27,6 +28,7 @@ pub mod demo;
 pub mod duration;
 pub mod error;
 pub mod k8s;
+pub mod notify;
 pub mod ops;
 pub mod protocol;
 pub mod store;

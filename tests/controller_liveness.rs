@@ -250,3 +250,95 @@ async fn a_group_whose_timings_the_probe_budget_cannot_honour_is_reported_in_sta
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_whose_heartbeats_fall_behind_says_so_in_status_and_metrics_before_it_fences() {
+    use kubectl_failover::store::instrumented::InstrumentedStore;
+    let server = api_server().await;
+    let fgs: Api<FailoverGroup> = Api::namespaced(server.client(), NS);
+    // A heartbeat timeout of 8 intervals: the warning (at 2) comes 6 s before the fence.
+    let group: FailoverGroup = serde_json::from_value(serde_json::json!({
+        "apiVersion": "kubectl-failover.io/v1alpha1",
+        "kind": "FailoverGroup",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {
+            "initialPrimary": "east",
+            "heartbeatInterval": "1s",
+            "timeouts": {"heartbeat": "8s", "transitoryState": "30s", "unhealthyPrimary": "2s", "deactivation": "2s"},
+            "workloads": [{"kind": "Deployment", "name": "api"}],
+        },
+    }))
+    .unwrap();
+    fgs.create(&PostParams::default(), &group).await.unwrap();
+    let link = Arc::new(InstrumentedStore::new(Arc::new(MemoryStore::new()), "east"));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let running = start(
+        &server,
+        link.clone(),
+        settings("east"),
+        &ServingLog::new(clock),
+    );
+    let behind = |fgs: Api<FailoverGroup>| async move {
+        let status = fgs.get("web").await.ok()?.status?;
+        status
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "HeartbeatsBehind")
+    };
+    let on_time = eventually(Duration::from_secs(30), "HeartbeatsBehind=False", || {
+        let fgs = fgs.clone();
+        async move { behind(fgs).await.filter(|c| c.reason == "OnTime") }
+    })
+    .await;
+    assert_eq!(format!("{:?}", on_time.status), "False");
+    let fenced = r#"kubectl_failover_fenced{group="shop/web"} 1"#;
+    assert!(!running.metrics().contains(fenced), "{}", running.metrics());
+
+    link.set_partitioned(true);
+    let cut = std::time::Instant::now();
+    let (mut warned, mut lag_seen, mut fenced_at) = (None, false, None);
+    while cut.elapsed() < Duration::from_secs(30) && (warned.is_none() || fenced_at.is_none()) {
+        if warned.is_none()
+            && let Some(c) = behind(fgs.clone()).await
+            && c.reason == "HeartbeatsLate"
+        {
+            assert!(
+                c.message.contains("8s (timeouts.heartbeat)"),
+                "{}",
+                c.message
+            );
+            warned = Some(cut.elapsed());
+        }
+        let metrics = running.metrics();
+        lag_seen |= metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with(r#"kubectl_failover_heartbeat_lag_seconds{group="shop/web"}"#)
+            })
+            .any(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) > Some(0.0));
+        if fenced_at.is_none() && metrics.contains(fenced) {
+            fenced_at = Some(cut.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let warned = warned.expect("HeartbeatsBehind=True within 30 s of the cut");
+    let fenced_at = fenced_at.expect("the cluster fenced within 30 s of the cut");
+    eprintln!("HeartbeatsBehind at {warned:?}, fenced at {fenced_at:?} after the cut");
+    assert!(lag_seen, "heartbeat_lag_seconds never rose above 0");
+    assert!(
+        warned + Duration::from_secs(3) < fenced_at,
+        "warned at {warned:?}, fenced at {fenced_at:?}: the warning must come well before the fence"
+    );
+
+    link.set_partitioned(false);
+    eventually(
+        Duration::from_secs(30),
+        "HeartbeatsBehind=False again",
+        || {
+            let fgs = fgs.clone();
+            async move { behind(fgs).await.filter(|c| c.reason == "OnTime") }
+        },
+    )
+    .await;
+    running.stop().await.unwrap();
+}

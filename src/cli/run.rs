@@ -14,6 +14,7 @@ use crate::controller::{
 use crate::duration::GoDuration;
 use crate::error::Error;
 use crate::k8s::kube::{KubeCluster, KubeSettings};
+use crate::store::budget::{DEFAULT_MAX_IN_FLIGHT, StoreLimits};
 use crate::store::dynamodb::DynamoStore;
 use clap::Args;
 use clap::builder::BoolishValueParser;
@@ -124,6 +125,33 @@ pub struct RunArgs {
     /// and start-up). Each group whose timings it cannot honour is reported; unset: not checked.
     #[arg(long, env = "LIVENESS_BUDGET", value_name = "DURATION")]
     pub liveness_budget: Option<GoDuration>,
+
+    /// DynamoDB calls this replica has in flight at most (all groups together); more wait
+    /// their turn, first come first served.
+    #[arg(
+        long,
+        env = "STORE_MAX_IN_FLIGHT",
+        value_name = "N",
+        default_value_t = DEFAULT_MAX_IN_FLIGHT,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub store_max_in_flight: u32,
+
+    /// DynamoDB requests this replica starts per second at most, in bursts of as many
+    /// (0: no ceiling). Size it to about groups x 2 / heartbeat interval, with headroom.
+    #[arg(
+        long,
+        env = "STORE_MAX_REQUESTS_PER_SECOND",
+        value_name = "N",
+        default_value_t = 0
+    )]
+    pub store_max_requests_per_second: u32,
+
+    /// A YAML or JSON file listing the notification webhooks (mount it from a Secret: the URLs
+    /// are credentials); see docs/user-guide.md, "Notifications". Unset, or a file that does
+    /// not exist: no notifications. A malformed file stops the controller at start-up.
+    #[arg(long, env = "NOTIFY_CONFIG", value_name = "FILE")]
+    pub notify_config: Option<std::path::PathBuf>,
 }
 
 /// Runs `run` until SIGTERM/SIGINT.
@@ -139,6 +167,11 @@ pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<()
             )
         })?;
     let kube_settings = KubeSettings::from_env().map_err(|e| Error::Usage(e.to_string()))?;
+    let store_limits =
+        StoreLimits::new(args.store_max_in_flight, args.store_max_requests_per_second)
+            .map_err(|e| Error::Usage(e.to_string()))?;
+    let notifier = crate::notify::from_file(args.notify_config.as_deref())
+        .map_err(|e| Error::Usage(e.to_string()))?;
     let dynamo = Arc::new(DynamoStore::connect(store).await?);
 
     // Then the health server, so probes are answered during everything slow below.
@@ -163,7 +196,9 @@ pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<()
     let checked = Checked {
         cluster_name,
         kube_settings,
+        store_limits,
         dynamo,
+        notifier,
     };
     let result = start_and_run(store, kube, args, checked, &startup, &mut shutdown).await;
     signals.abort();
@@ -177,7 +212,9 @@ pub async fn run(store: &StoreArgs, kube: &KubeArgs, args: RunArgs) -> Result<()
 struct Checked {
     cluster_name: String,
     kube_settings: KubeSettings,
+    store_limits: StoreLimits,
     dynamo: Arc<DynamoStore>,
+    notifier: Option<Arc<crate::notify::Notifier>>,
 }
 
 /// Everything after the health server is up: the API check, the table, the controller.
@@ -192,7 +229,9 @@ async fn start_and_run(
     let Checked {
         cluster_name,
         kube_settings,
+        store_limits,
         dynamo,
+        notifier,
     } = checked;
     startup.set_phase("checking the Kubernetes API");
     let (config, api_url) = kube_config(kube).await?;
@@ -248,7 +287,9 @@ async fn start_and_run(
             clock: Arc::new(SystemClock::new()),
         },
     )
-    .with_liveness_budget(args.liveness_budget.map(|b| b.get()));
+    .with_liveness_budget(args.liveness_budget.map(|b| b.get()))
+    .with_notifier(notifier)
+    .with_store_limits(store_limits);
     controller.check_api().await.map_err(|e| match e {
         // The client's own message rarely says where it went: name the server tried.
         ControllerError::NoCluster { message } => ControllerError::NoCluster {
@@ -415,6 +456,38 @@ mod tests {
         assert_eq!(parse(&[]).liveness_budget, None);
         let budget = parse(&["--liveness-budget", "20s"]).liveness_budget;
         assert_eq!(budget.map(|b| b.get()), Some(Duration::from_secs(20)));
+    }
+
+    #[test]
+    fn the_store_budget_defaults_to_64_in_flight_and_no_ceiling_and_refuses_zero_in_flight() {
+        let args = parse(&[]);
+        assert_eq!(
+            (args.store_max_in_flight, args.store_max_requests_per_second),
+            (64, 0)
+        );
+        let args = parse(&[
+            "--store-max-in-flight",
+            "8",
+            "--store-max-requests-per-second",
+            "40",
+        ]);
+        let limits =
+            StoreLimits::new(args.store_max_in_flight, args.store_max_requests_per_second).unwrap();
+        assert_eq!(
+            (limits.max_in_flight(), limits.max_per_second()),
+            (8, Some(40))
+        );
+        let argv = ["kubectl-failover", "run", "--store-max-in-flight", "0"];
+        let err = Cli::try_parse_from(argv).unwrap_err().to_string();
+        assert!(err.contains("--store-max-in-flight"), "{err}");
+        let argv = [
+            "kubectl-failover",
+            "run",
+            "--store-max-requests-per-second",
+            "ten",
+        ];
+        let err = Cli::try_parse_from(argv).unwrap_err().to_string();
+        assert!(err.contains("--store-max-requests-per-second"), "{err}");
     }
 
     #[test]

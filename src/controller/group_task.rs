@@ -3,6 +3,7 @@
 //! this replica leads, bounded by the heartbeat interval) and into the metrics, sleep until the
 //! next tick; on stop, release the lock the agent holds.
 
+use super::heartbeat_lag::{HeartbeatLag, behind_condition};
 use super::leadership::Leadership;
 use super::liveness::{TickBoard, budget_condition, budget_problem};
 use super::metrics::{ClusterLabels, GroupLabels, LockLabels, Metrics};
@@ -43,6 +44,8 @@ pub(super) struct GroupTask {
     pub budget_reported: Option<Option<String>>,
     /// How long the first tick waits: its share of the start-up spread (`agent::stagger`).
     pub first_tick_delay: Duration,
+    /// The notification webhooks' view of this group; `None`: notifications off.
+    pub notify: Option<crate::notify::GroupNotifier>,
 }
 
 impl GroupTask {
@@ -59,11 +62,13 @@ impl GroupTask {
                 _ = stop.changed() => {}
             }
         }
+        let mut lag = HeartbeatLag::new(self.clock.monotonic());
         loop {
             if *stop.borrow() {
                 break;
             }
             let report = self.agent.tick().await;
+            lag.observe(&report);
             // Taken before the status write, so that a slow write never delays the next tick
             // past the agent's serving deadline.
             let pause = self.agent.next_tick_in();
@@ -85,12 +90,22 @@ impl GroupTask {
             {
                 last_ages = ages.observe(snapshot, self.clock.monotonic());
             }
+            let overdue = lag.overdue(self.clock.monotonic(), interval);
+            // Before the status write, which may wait: notifying only queues, never waits.
+            if let Some(notify) = &mut self.notify {
+                notify.after_tick(
+                    report.decision.as_ref().map(|d| d.role),
+                    snapshot.as_ref().filter(|_| report.version.is_some()),
+                    self.clock.now(),
+                );
+            }
             self.mirror(
                 &report,
                 snapshot.as_ref(),
                 interval,
                 &last_ages,
                 &mut holder,
+                overdue,
             )
             .await;
             let pause = due.saturating_sub(self.clock.monotonic());
@@ -111,6 +126,7 @@ impl GroupTask {
         interval: Duration,
         ages: &BTreeMap<String, Duration>,
         holder: &mut Option<String>,
+        overdue: Duration,
     ) {
         let group = self.agent.group().clone();
         let generation = self.generation.load(Ordering::SeqCst);
@@ -140,6 +156,19 @@ impl GroupTask {
                 budget_condition(problem.as_deref(), budget, generation, self.clock.now());
             let _ = crate::crd::set_condition(&mut status.conditions, condition);
         }
+        let heartbeat_timeout = snapshot
+            .map_or(&self.wanted, |s| &s.config)
+            .timeouts
+            .heartbeat;
+        let behind = behind_condition(
+            overdue,
+            interval,
+            heartbeat_timeout.get(),
+            generation,
+            self.clock.now(),
+        );
+        let _ = crate::crd::set_condition(&mut status.conditions, behind);
+        self.mirror_gauges(report, snapshot, overdue);
         // A status write must neither hold the next tick nor outlive this replica's leadership.
         let write = tokio::time::timeout(interval, self.writer.write(status));
         match self.leadership.bounded(write).await {
@@ -194,6 +223,50 @@ impl GroupTask {
         }
     }
 
+    /// The per-group gauges the alerts of deploy/monitoring read: fenced, the running
+    /// transition's age, the heartbeat's lag.
+    fn mirror_gauges(
+        &self,
+        report: &TickReport,
+        snapshot: Option<&GroupSnapshot>,
+        overdue: Duration,
+    ) {
+        let labels = GroupLabels {
+            group: self.agent.group().to_string(),
+        };
+        let fenced = report
+            .decision
+            .as_ref()
+            .is_some_and(|d| d.role == crate::protocol::Role::Fenced);
+        self.metrics
+            .fenced
+            .get_or_create(&labels)
+            .set(i64::from(fenced));
+        self.metrics
+            .heartbeat_lag
+            .get_or_create(&labels)
+            .set(overdue.as_secs_f64());
+        match snapshot.and_then(|s| s.config.transition.as_ref()) {
+            Some(t) => {
+                // The requester's clock against ours: skew shifts the age a little, which an
+                // alert threshold of minutes tolerates.
+                let age = (self.clock.now() - t.requested_at)
+                    .num_milliseconds()
+                    .max(0);
+                self.metrics
+                    .transition_age
+                    .get_or_create(&labels)
+                    .set(age as f64 / 1000.0);
+            }
+            None => {
+                // Only when the read succeeded: a failed read says nothing about the transition.
+                if snapshot.is_some() && report.version.is_some() {
+                    self.metrics.transition_age.get_or_create(&labels).set(0.0);
+                }
+            }
+        }
+    }
+
     /// Logs a warning and sets the metric when the probe budget stops (or starts) honouring
     /// the group's timings; said once per change, not every tick.
     fn report_budget(&mut self, problem: Option<&str>) {
@@ -220,9 +293,13 @@ impl GroupTask {
 
     fn clear_metrics(&self, ages: &BTreeMap<String, Duration>, holder: Option<String>) {
         let group = self.agent.group().to_string();
-        self.metrics.liveness_budget_short.remove(&GroupLabels {
+        let labels = GroupLabels {
             group: group.clone(),
-        });
+        };
+        self.metrics.liveness_budget_short.remove(&labels);
+        self.metrics.fenced.remove(&labels);
+        self.metrics.transition_age.remove(&labels);
+        self.metrics.heartbeat_lag.remove(&labels);
         for cluster in ages.keys() {
             self.metrics.heartbeat_age.remove(&ClusterLabels {
                 group: group.clone(),

@@ -57,6 +57,13 @@ pub struct GroupLabels {
     pub group: String,
 }
 
+/// Labels of `kubectl_failover_store_budget_waits_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BudgetWaitLabels {
+    /// concurrency (every in-flight slot was taken) or rate (the requests-per-second ceiling).
+    pub reason: String,
+}
+
 /// Every metric of the controller, registered once.
 #[derive(Debug)]
 pub struct Metrics {
@@ -71,6 +78,12 @@ pub struct Metrics {
     pub heartbeat_age: Family<ClusterLabels, Gauge<f64, AtomicU64>>,
     /// 1 for the cluster holding each group's lock (no series when nobody holds it).
     pub lock_holder: Family<LockLabels, Gauge>,
+    /// 1 while this cluster has fenced itself for a group, else 0.
+    pub fenced: Family<GroupLabels, Gauge>,
+    /// Seconds since a group's current transition was requested (0 when none runs).
+    pub transition_age: Family<GroupLabels, Gauge<f64, AtomicU64>>,
+    /// Seconds this cluster's heartbeat for a group is overdue (0 while on time).
+    pub heartbeat_lag: Family<GroupLabels, Gauge<f64, AtomicU64>>,
     /// 1 while this replica leads (acts), else 0.
     pub leader: Gauge,
     /// Groups whose agent runs in this replica.
@@ -78,6 +91,32 @@ pub struct Metrics {
     /// 1 for a group whose timings the liveness probe budget cannot honour (no series when
     /// it can, or when no budget is configured).
     pub liveness_budget_short: Family<GroupLabels, Gauge>,
+    /// Store calls sent and not yet answered (within `--store-max-in-flight`).
+    pub store_in_flight: Gauge,
+    /// Store calls that waited for the request budget, by what they waited for.
+    pub store_budget_waits: Family<BudgetWaitLabels, Counter>,
+    /// Seconds store calls waited for the request budget, in total.
+    pub store_budget_wait_seconds: Counter<f64, AtomicU64>,
+}
+
+/// The request budget of the store (`crate::store::budget`) counts into the metrics.
+impl crate::store::budget::BudgetObserver for Metrics {
+    fn sent(&self) {
+        self.store_in_flight.inc();
+    }
+
+    fn ended(&self) {
+        self.store_in_flight.dec();
+    }
+
+    fn waited(&self, reason: crate::store::budget::WaitReason, waited: std::time::Duration) {
+        self.store_budget_waits
+            .get_or_create(&BudgetWaitLabels {
+                reason: reason.label().to_string(),
+            })
+            .inc();
+        self.store_budget_wait_seconds.inc_by(waited.as_secs_f64());
+    }
 }
 
 impl Default for Metrics {
@@ -97,9 +136,15 @@ impl Metrics {
             store_requests: Family::default(),
             heartbeat_age: Family::default(),
             lock_holder: Family::default(),
+            fenced: Family::default(),
+            transition_age: Family::default(),
+            heartbeat_lag: Family::default(),
             leader: Gauge::default(),
             groups: Gauge::default(),
             liveness_budget_short: Family::default(),
+            store_in_flight: Gauge::default(),
+            store_budget_waits: Family::default(),
+            store_budget_wait_seconds: Counter::default(),
         };
         registry.register(
             "reconciles",
@@ -127,6 +172,21 @@ impl Metrics {
             m.lock_holder.clone(),
         );
         registry.register(
+            "fenced",
+            "Set (to 1) while this cluster has fenced itself for a group: it should serve but cannot reach DynamoDB",
+            m.fenced.clone(),
+        );
+        registry.register(
+            "transition_age_seconds",
+            "Seconds since the group's current failover was requested (0 when none runs)",
+            m.transition_age.clone(),
+        );
+        registry.register(
+            "heartbeat_lag_seconds",
+            "Seconds this cluster's heartbeat for a group is overdue (0 while written every interval)",
+            m.heartbeat_lag.clone(),
+        );
+        registry.register(
             "leader",
             "Whether this replica holds the leader Lease and acts (1) or not (0)",
             m.leader.clone(),
@@ -141,6 +201,34 @@ impl Metrics {
             "Set (to 1) for a group whose timings the liveness probe budget (LIVENESS_BUDGET) cannot honour",
             m.liveness_budget_short.clone(),
         );
+        registry.register(
+            "store_in_flight",
+            "DynamoDB calls sent and not yet answered (at most STORE_MAX_IN_FLIGHT)",
+            m.store_in_flight.clone(),
+        );
+        registry.register(
+            "store_budget_waits",
+            "DynamoDB calls that waited for the request budget, by reason (concurrency: STORE_MAX_IN_FLIGHT, rate: STORE_MAX_REQUESTS_PER_SECOND)",
+            m.store_budget_waits.clone(),
+        );
+        registry.register(
+            "store_budget_wait_seconds",
+            "Seconds DynamoDB calls waited for the request budget before they were sent",
+            m.store_budget_wait_seconds.clone(),
+        );
+        // Counters with a fixed label set start at 0, as Prometheus advises: `rate()` and
+        // `increase()` then see the first event, and an alert or dashboard reading a family
+        // finds it before anything happened.
+        for outcome in ["SUCCESS", "FAILED", "ROLLED_BACK", "FORCED_COMPLETE"] {
+            let _ = m.transitions.get_or_create(&TransitionLabels {
+                outcome: outcome.to_string(),
+            });
+        }
+        for reason in ["concurrency", "rate"] {
+            let _ = m.store_budget_waits.get_or_create(&BudgetWaitLabels {
+                reason: reason.to_string(),
+            });
+        }
         Metrics { registry, ..m }
     }
 

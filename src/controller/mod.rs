@@ -26,6 +26,7 @@ pub mod failovers;
 mod group_task;
 pub mod groups;
 pub mod guarded;
+pub mod heartbeat_lag;
 pub mod http;
 pub mod leader;
 pub mod leadership;

@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::crd::{Failover, FailoverGroup};
 use crate::k8s::{ClusterActions, GroupResources};
 use crate::store::CoordinationStore;
+use crate::store::budget::{BudgetedStore, StoreLimits};
 use futures::StreamExt;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, ListParams};
@@ -31,6 +32,26 @@ use tokio::sync::watch;
 
 /// How often a standby replica checks that the store answers (for `/readyz`).
 const STANDBY_PROBE: Duration = Duration::from_secs(15);
+
+/// The store as the controller uses it, and the health server that reports on it. The budget
+/// sits inside the tap so that every agent, the probes and the Failover handling share one
+/// budget, and the tap's counts and reachability describe the calls that were actually sent.
+fn tap_store(
+    deps: &ControllerDeps,
+    limits: StoreLimits,
+    metrics: &Arc<Metrics>,
+    ticks: &Arc<TickBoard>,
+) -> (Arc<TappedStore>, Arc<Health>) {
+    let budgeted = BudgetedStore::new(deps.store.clone(), limits, metrics.clone());
+    let store = Arc::new(TappedStore::new(Arc::new(budgeted), metrics.clone()));
+    let health = Arc::new(Health {
+        metrics: metrics.clone(),
+        store: store.clone(),
+        initialized: AtomicBool::new(false),
+        ticks: ticks.clone(),
+    });
+    (store, health)
+}
 
 /// What the controller acts through; tests plug in the simulated cluster and the memory store.
 #[derive(Clone)]
@@ -56,20 +77,17 @@ pub struct Controller {
     health: Arc<Health>,
     ticks: Arc<TickBoard>,
     liveness_budget: Option<Duration>,
+    /// The notification webhooks (`NOTIFY_CONFIG`); `None`: off.
+    notifier: Option<Arc<crate::notify::Notifier>>,
 }
 
 impl Controller {
-    /// A controller; nothing runs until [`Controller::run`].
+    /// A controller whose store calls keep within the default [`StoreLimits`]; nothing runs
+    /// until [`Controller::run`].
     pub fn new(settings: ControllerSettings, deps: ControllerDeps) -> Self {
         let metrics = Arc::new(Metrics::new());
-        let store = Arc::new(TappedStore::new(deps.store.clone(), metrics.clone()));
         let ticks = Arc::new(TickBoard::new(deps.clock.clone()));
-        let health = Arc::new(Health {
-            metrics: metrics.clone(),
-            store: store.clone(),
-            initialized: AtomicBool::new(false),
-            ticks: ticks.clone(),
-        });
+        let (store, health) = tap_store(&deps, StoreLimits::default(), &metrics, &ticks);
         Controller {
             settings,
             deps,
@@ -78,7 +96,15 @@ impl Controller {
             health,
             ticks,
             liveness_budget: None,
+            notifier: None,
         }
+    }
+
+    /// Where the group agents' notifications go (docs/user-guide.md, "Notifications");
+    /// `None` (the default): no notifications.
+    pub fn with_notifier(mut self, notifier: Option<Arc<crate::notify::Notifier>>) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     /// The liveness probe budget (`LIVENESS_BUDGET`: how long from `/healthz` failing until the
@@ -86,6 +112,16 @@ impl Controller {
     /// reported. `None` (the default): not checked.
     pub fn with_liveness_budget(mut self, budget: Option<Duration>) -> Self {
         self.liveness_budget = budget;
+        self
+    }
+
+    /// The request budget of every store call of this replica (`STORE_MAX_IN_FLIGHT`,
+    /// `STORE_MAX_REQUESTS_PER_SECOND`). Call it before [`Controller::health`] and
+    /// [`Controller::store`]: it replaces the store both hand out.
+    pub fn with_store_limits(mut self, limits: StoreLimits) -> Self {
+        let (store, health) = tap_store(&self.deps, limits, &self.metrics, &self.ticks);
+        self.store = store;
+        self.health = health;
         self
     }
 
@@ -182,18 +218,21 @@ impl Controller {
             clock: d.clock.clone(),
             metrics: self.metrics.clone(),
             events: queue.clone(),
-            supervisor: tokio::sync::Mutex::new(Supervisor::new(AgentDeps {
-                // Their store writes stop at the leadership deadline too (module doc of tap).
-                store: Arc::new(self.store.for_leader(leadership.clone())),
-                cluster: d.cluster.clone(),
-                clock: d.clock.clone(),
-                metrics: self.metrics.clone(),
-                events: queue,
-                client: d.client.clone(),
-                leadership: leadership.clone(),
-                ticks: self.ticks.clone(),
-                liveness_budget: self.liveness_budget,
-            })),
+            supervisor: tokio::sync::Mutex::new(
+                Supervisor::new(AgentDeps {
+                    // Their store writes stop at the leadership deadline too (module doc of tap).
+                    store: Arc::new(self.store.for_leader(leadership.clone())),
+                    cluster: d.cluster.clone(),
+                    clock: d.clock.clone(),
+                    metrics: self.metrics.clone(),
+                    events: queue,
+                    client: d.client.clone(),
+                    leadership: leadership.clone(),
+                    ticks: self.ticks.clone(),
+                    liveness_budget: self.liveness_budget,
+                })
+                .with_notifier(self.notifier.clone()),
+            ),
             reported_invalid: Mutex::new(HashSet::new()),
             leadership,
         });

@@ -90,6 +90,8 @@ pub enum Upserted {
 pub struct Supervisor {
     deps: AgentDeps,
     running: HashMap<GroupId, Running>,
+    /// The notification webhooks (`NOTIFY_CONFIG`); `None`: off.
+    notifier: Option<Arc<crate::notify::Notifier>>,
 }
 
 impl Supervisor {
@@ -98,7 +100,14 @@ impl Supervisor {
         Supervisor {
             deps,
             running: HashMap::new(),
+            notifier: None,
         }
+    }
+
+    /// Sends notifications through `notifier` from every agent started from now on.
+    pub fn with_notifier(mut self, notifier: Option<Arc<crate::notify::Notifier>>) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     /// Whether an agent runs for `group`.
@@ -125,11 +134,18 @@ impl Supervisor {
         }
         let group = settings.group.clone();
         let d = &self.deps;
-        let sink = Arc::new(GroupEventSink {
+        let sink: Arc<dyn crate::agent::EventSink> = Arc::new(GroupEventSink {
             queue: d.events.clone(),
             reference: fg.object_ref(&()),
             metrics: d.metrics.clone(),
         });
+        // With notifications on, the task also gets the agent's transition events.
+        let (sink, notify) = crate::notify::for_group(
+            self.notifier.as_ref(),
+            sink,
+            &group,
+            d.cluster.cluster_name(),
+        );
         let interval = settings.bootstrap.heartbeat_interval.get();
         let wanted = settings.bootstrap.clone();
         let self_fencing = settings.policy.self_fencing;
@@ -158,6 +174,7 @@ impl Supervisor {
             ticks: d.ticks.clone(),
             liveness_budget: d.liveness_budget,
             budget_reported: None,
+            notify,
             first_tick_delay: crate::agent::stagger::first_tick_delay(
                 &group,
                 interval,

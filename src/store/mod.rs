@@ -5,6 +5,7 @@
 //! Every write that can lose a race returns a typed outcome (`Applied`/`Conflict`, `Acquired`/
 //! `Held`, ...) instead of an error: a lost race is normal, and the caller decides what it means.
 
+pub mod budget;
 pub mod dynamodb;
 pub mod instrumented;
 pub mod memory;
