@@ -22,57 +22,10 @@ use kubectl_failover::store::{
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use support::moto;
-use tokio::io::AsyncWriteExt;
 
 pub const OP: &str = "cli-promote-op";
 
-/// What a run of the binary printed and how it ended.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\nstdout:\n{}\nstderr:\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs the binary against `table` of operator `op` with `stdin` piped in, no kubeconfig and
-/// `USER=tester`.
-pub async fn cli_as(op: &str, table: &str, args: &[&str], stdin: &str) -> Run {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-failover"));
-    cmd.args(["--endpoint", &moto::endpoint(), "--region", moto::REGION])
-        .args(["--table-name", table, "--operator-id", op])
-        .args(args)
-        .env_clear()
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .env("USER", "tester")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run kubectl-failover");
-    let mut input = child.stdin.take().expect("stdin");
-    input
-        .write_all(stdin.as_bytes())
-        .await
-        .expect("write stdin");
-    drop(input);
-    let out = child.wait_with_output().await.expect("wait");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    }
-}
+pub use support::cli::{Run, cli_as};
 
 /// [`cli_as`] for operator [`OP`] with nothing on stdin.
 pub async fn cli(table: &str, args: &[&str]) -> Run {

@@ -104,6 +104,7 @@ async fn seed_through_the_store(store: &DynamoStore) {
             mode: None,
             automatic: Some(false),
             initiator: None,
+            drill: false,
         };
         let _ = store.append_history(OP, &id, &record).await.unwrap();
     }

@@ -65,6 +65,7 @@ fn history(source: &str, target: &str, at: DateTime<Utc>) -> HistoryRecord {
         mode: Some("CONSISTENCY".to_string()),
         automatic: Some(false),
         initiator: Some("alice".to_string()),
+        drill: false,
     }
 }
 
@@ -741,6 +742,7 @@ fn transition(phase: Phase) -> Transition {
         phase,
         requested_at: t0(),
         source_stopped_at: None,
+        drill: false,
     }
 }
 

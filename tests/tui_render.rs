@@ -108,6 +108,7 @@ fn a_transition_in_flight_shows_target_and_phase_in_the_list_and_the_lock_panel(
         phase: Phase::SourceDeactivating,
         requested_at: t0() - secs(4),
         source_stopped_at: None,
+        drill: false,
     });
     s.lock = Some(lock("cluster-b", 4, 26));
     let screen = render(&app_with(&[s], 120, 30));
@@ -243,6 +244,7 @@ fn history_is_newest_first_with_mode_kind_status_duration_downtime_and_initiator
         mode: Some("CONSISTENCY".into()),
         automatic: Some(auto),
         initiator: Some(if auto { "cluster-b" } else { "alice" }.into()),
+        drill: false,
     };
     let history = HistoryData {
         group: s.config.group.clone(),

@@ -78,6 +78,7 @@ async fn seed(store: &DynamoStore) {
             mode: Some("CONSISTENCY".into()),
             automatic: Some(false),
             initiator: Some("alice".into()),
+            drill: false,
         };
         let _ = store.append_history(OP, &api, &record).await.unwrap();
     }

@@ -91,6 +91,11 @@ pub fn render_history(
     if wide {
         headers.extend(["FAILOVER-NAME", "MODE", "AUTOMATIC", "INITIATOR", "END"]);
     }
+    // Only when a drill is shown, so the table of a group that never had one is unchanged.
+    let drills = view.failovers.iter().any(|f| f.drill);
+    if drills {
+        headers.push("DRILL");
+    }
     let mut table = Table::new(headers);
     for f in &view.failovers {
         // The narrow table shows how long ago; wide shows the instant, comparable with END.
@@ -118,6 +123,9 @@ pub fn render_history(
             });
             row.push(f.initiator.clone().unwrap_or_else(|| NONE.to_string()));
             row.push(f.end_time.map_or_else(|| NONE.to_string(), format_time));
+        }
+        if drills {
+            row.push(if f.drill { "yes" } else { "no" }.to_string());
         }
         table.row(row);
     }

@@ -5,6 +5,8 @@ pub mod color;
 pub mod completion;
 pub mod demo;
 pub mod discovery;
+pub mod doctor;
+pub mod drill;
 pub mod history;
 pub mod kubeconfig;
 pub mod output;
@@ -71,6 +73,8 @@ pub struct Cli {
 pub enum Command {
     /// Create (or check) the DynamoDB table the clusters coordinate through.
     SetupDynamodb(setup_dynamodb::SetupArgs),
+    /// Check that clusters and table are ready to fail over: a checklist with fixes.
+    Doctor(doctor::DoctorArgs),
     /// Show which cluster is primary for each group, every cluster's heartbeat, locks.
     Status(status::StatusArgs),
     /// Show a group's failovers, newest first.
@@ -84,6 +88,8 @@ pub enum Command {
     Watch(watch::WatchArgs),
     /// Move groups to another cluster (planned failover): plan, confirm, request, follow.
     Promote(promote::PromoteArgs),
+    /// Rehearse a failover: there and back again, with a timed report and a verdict.
+    Drill(drill::DrillArgs),
     /// Turn a group's automatic failover off (a person can still promote).
     Suspend(suspend::SuspendArgs),
     /// Turn a group's automatic failover back on.
@@ -101,9 +107,11 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Status(_)
             | Command::History(_)
             | Command::Promote(_)
+            | Command::Drill(_)
             | Command::Suspend(_)
             | Command::Resume(_)
             | Command::Watch(_)
+            | Command::Doctor(_)
     );
     // kubectl refuses a --context its kubeconfig does not have; so does the plugin, rather than
     // silently falling back to other settings than that context's.
@@ -121,12 +129,14 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
     };
     match cli.command {
         Command::SetupDynamodb(args) => setup_dynamodb::run(&cli.store, args).await,
+        Command::Doctor(args) => doctor::run(&store, &cli.kube, cli.color, args).await,
         Command::Status(args) => status::run(&store, &cli.kube, cli.color, args).await,
         Command::History(args) => history::run(&store, &cli.kube, args).await,
         Command::Demo(args) => demo::run(&cli.store, args).await,
         Command::Run(args) => run::run(&cli.store, &cli.kube, *args).await,
         Command::Watch(args) => watch::run(&store, args).await,
         Command::Promote(args) => promote::run(&store, &cli.kube, cli.color, args).await,
+        Command::Drill(args) => drill::run(&store, &cli.kube, cli.color, args).await,
         Command::Suspend(args) => suspend::run_suspend(&store, &cli.kube, cli.color, args).await,
         Command::Resume(args) => suspend::run_resume(&store, &cli.kube, cli.color, args).await,
         Command::Completion(args) => completion::run(args),

@@ -5,7 +5,7 @@
 use crate::cli::color::Palette;
 use crate::cli::output::format_age;
 use crate::error::{Error, ExitCode};
-use crate::store::{CoordinationStore, GroupId, Phase};
+use crate::store::{CoordinationStore, GroupId, Phase, Transition};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -34,12 +34,24 @@ pub enum Ended {
     NotMoved(Option<String>),
 }
 
+/// What the follow loop saw, for a caller that keeps its own timeline (`drill`): the index
+/// is the awaited transition's position in the slice given to [`follow`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    /// The transition was read in a phase it was not in at the previous read.
+    Phase(usize, Transition),
+    /// The transition has ended.
+    Ended(usize, Ended),
+}
+
 #[derive(Debug, Default)]
 struct Track {
     seen: bool,
     phase: Option<Phase>,
     phase_since: Option<Instant>,
     ended: Option<Ended>,
+    /// The transition as read at a phase change, until `follow` has passed it on.
+    changed: Option<Transition>,
 }
 
 /// Waits until every transition has ended or `timeout` has passed. Progress lines go to `out`;
@@ -54,6 +66,56 @@ pub async fn wait(
     live: bool,
     palette: Palette,
 ) -> Result<Vec<Ended>, Error> {
+    let ended = follow(
+        store,
+        operator_id,
+        awaited,
+        timeout,
+        out,
+        live,
+        palette,
+        &mut |_| {},
+    )
+    .await?;
+    let failed: Vec<String> = awaited
+        .iter()
+        .zip(&ended)
+        .filter_map(|(a, e)| match e {
+            Ended::NotMoved(status) => Some(format!(
+                "{} did not move to {} ({})",
+                a.group,
+                a.target,
+                status.as_deref().unwrap_or("ended without moving")
+            )),
+            Ended::Moved(_) => None,
+        })
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::Command {
+            message: format!(
+                "{}; see `kubectl failover history GROUP` for the reason",
+                failed.join("; ")
+            ),
+            code: ExitCode::Conflict,
+        });
+    }
+    Ok(ended)
+}
+
+/// [`wait`] without judging the endings: returns how each transition ended (a rolled-back one
+/// is not an error here) and tells `observe` every phase change and ending as it is seen.
+/// Errors: exit 6 on timeout naming the stuck phases, and the store's.
+#[allow(clippy::too_many_arguments)]
+pub async fn follow(
+    store: &dyn CoordinationStore,
+    operator_id: &str,
+    awaited: &[Awaited],
+    timeout: Duration,
+    out: &mut dyn Write,
+    live: bool,
+    palette: Palette,
+    observe: &mut dyn FnMut(Observed),
+) -> Result<Vec<Ended>, Error> {
     let start = Instant::now();
     // A direct request is in CONFIG already; a Failover resource's request appears later.
     let mut tracks: Vec<Track> = awaited
@@ -64,9 +126,15 @@ pub async fn wait(
         })
         .collect();
     loop {
-        for (a, t) in awaited.iter().zip(tracks.iter_mut()) {
+        for (i, (a, t)) in awaited.iter().zip(tracks.iter_mut()).enumerate() {
             if t.ended.is_none() {
                 poll_one(store, operator_id, a, t, out, live, palette, start).await?;
+                if let Some(tr) = t.changed.take() {
+                    observe(Observed::Phase(i, tr));
+                }
+                if let Some(ended) = &t.ended {
+                    observe(Observed::Ended(i, ended.clone()));
+                }
             }
         }
         if tracks.iter().all(|t| t.ended.is_some()) {
@@ -104,30 +172,7 @@ pub async fn wait(
     if live {
         write!(out, "\r\x1b[2K")?;
     }
-    let ended: Vec<Ended> = tracks.into_iter().filter_map(|t| t.ended).collect();
-    let failed: Vec<String> = awaited
-        .iter()
-        .zip(&ended)
-        .filter_map(|(a, e)| match e {
-            Ended::NotMoved(status) => Some(format!(
-                "{} did not move to {} ({})",
-                a.group,
-                a.target,
-                status.as_deref().unwrap_or("ended without moving")
-            )),
-            Ended::Moved(_) => None,
-        })
-        .collect();
-    if !failed.is_empty() {
-        return Err(Error::Command {
-            message: format!(
-                "{}; see `kubectl failover history GROUP` for the reason",
-                failed.join("; ")
-            ),
-            code: ExitCode::Conflict,
-        });
-    }
-    Ok(ended)
+    Ok(tracks.into_iter().filter_map(|t| t.ended).collect())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -160,6 +205,7 @@ async fn poll_one(
         if t.phase != Some(tr.phase) {
             t.phase = Some(tr.phase);
             t.phase_since = Some(Instant::now());
+            t.changed = Some(tr.clone());
             writeln!(
                 out,
                 "{clear}{} {}: {}",

@@ -4,7 +4,7 @@
 //! end. Refusals (unknown target, transition or lock in flight, invalid group state) write
 //! nothing and exit 3; a target that already is primary exits 0.
 
-mod check;
+pub mod check;
 pub mod cluster;
 pub mod confirm;
 pub mod plan;

@@ -23,6 +23,7 @@ fn snapshot(transition: Option<&str>) -> GroupSnapshot {
         phase: Phase::TargetActivating,
         requested_at: t(1),
         source_stopped_at: None,
+        drill: false,
     });
     GroupSnapshot {
         config,
@@ -45,6 +46,7 @@ fn record(id: &str, status: &str) -> HistoryRecord {
         mode: Some("CONSISTENCY".into()),
         automatic: Some(false),
         initiator: None,
+        drill: false,
     }
 }
 

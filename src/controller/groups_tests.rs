@@ -78,6 +78,7 @@ fn a_cluster_taking_part_in_a_transition_waits_for_it_to_end() {
         phase: Phase::SourceDeactivating,
         requested_at: t0(),
         source_stopped_at: None,
+        drill: false,
     });
     assert!(matches!(withdrawal("west", Some(&s)), Withdrawal::Refuse(w) if w.contains("t1")));
     assert_eq!(withdrawal("north", Some(&s)), Withdrawal::Leave);

@@ -183,6 +183,7 @@ fn a_transition_phase_and_unhealthy_resources_are_meaningful_changes() {
         phase: Phase::SourceDeactivating,
         requested_at: t(1),
         source_stopped_at: None,
+        drill: false,
     });
     snap.clusters[0].health = Health::Degraded;
     snap.clusters[0].components.insert(

@@ -58,6 +58,8 @@ pub struct FailoverView {
     pub automatic: Option<bool>,
     /// Who asked for it.
     pub initiator: Option<String>,
+    /// A rehearsal by `kubectl failover drill`, not a real move.
+    pub drill: bool,
 }
 
 impl FailoverView {
@@ -76,6 +78,7 @@ impl FailoverView {
             mode: record.mode,
             automatic: record.automatic,
             initiator: record.initiator,
+            drill: record.drill,
         }
     }
 }
@@ -168,6 +171,7 @@ mod tests {
             mode: None,
             automatic: None,
             initiator: None,
+            drill: false,
         }
     }
 

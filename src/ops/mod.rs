@@ -6,6 +6,8 @@
 //! output is reproducible in tests.
 
 pub mod cost;
+pub mod doctor;
+pub mod drill;
 pub mod history;
 pub mod promote;
 pub mod status;

@@ -248,6 +248,20 @@ pub async fn request_promotion(
     group: &GroupId,
     request: &PromoteRequest,
 ) -> Result<PromoteOutcome, Error> {
+    request_promotion_marked(store, clock, operator_id, group, request, false).await
+}
+
+/// [`request_promotion`], with the transition marked as a rehearsal when `drill` is set (the
+/// `drill` extension key, copied into its HISTORY record). The mark changes nothing in how the
+/// agents carry the transition out: a drill is a real planned failover.
+pub async fn request_promotion_marked(
+    store: &dyn CoordinationStore,
+    clock: &dyn Clock,
+    operator_id: &str,
+    group: &GroupId,
+    request: &PromoteRequest,
+    drill: bool,
+) -> Result<PromoteOutcome, Error> {
     let id = request
         .id
         .clone()
@@ -273,10 +287,13 @@ pub async fn request_promotion(
             has_volume_replications: request.has_volume_replications,
             automatic: false,
         };
-        let next = match request_transition(&snapshot, &asked) {
+        let mut next = match request_transition(&snapshot, &asked) {
             Ok(next) => next,
             Err(refusal) => return Ok(PromoteOutcome::from_refusal(refusal)),
         };
+        if let Some(t) = next.transition.as_mut() {
+            t.drill = drill;
+        }
         match store.update_config(snapshot.config.version, &next).await? {
             CasOutcome::Applied(written) => {
                 // The written record always carries the transition just put in; fall back to

@@ -103,6 +103,7 @@ pub(crate) fn finish(
             mode: Some(t.mode.as_str().to_string()),
             automatic: Some(t.automatic),
             initiator: Some(t.initiator.clone()),
+            drill: t.drill,
         }),
     }
 }

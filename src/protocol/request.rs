@@ -90,6 +90,7 @@ pub fn request_transition(
         phase: Phase::Requested,
         requested_at: request.wall_now,
         source_stopped_at: None,
+        drill: false,
     });
     Ok(next)
 }

@@ -345,6 +345,11 @@ pub struct Transition {
     pub requested_at: DateTime<Utc>,
     /// When the source reported its network off (source's clock; for the downtime shown).
     pub source_stopped_at: Option<DateTime<Utc>>,
+    /// A rehearsal started by `kubectl failover drill` (extension key `drill` of the map; false
+    /// when absent). It runs exactly like any planned failover; the mark only travels into the
+    /// HISTORY record so that drills can be told apart from real moves.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drill: bool,
 }
 
 /// A cluster's acknowledgement that it finished its part of a transition (deactivation),
@@ -469,6 +474,10 @@ pub struct HistoryRecord {
     pub automatic: Option<bool>,
     /// Who asked for it (extension attribute `initiator`).
     pub initiator: Option<String>,
+    /// A rehearsal by `kubectl failover drill`, copied from the transition (extension attribute
+    /// `drill`, BOOL; false when absent).
+    #[serde(default)]
+    pub drill: bool,
 }
 
 /// Everything needed to decide about a group, read in one consistent pass (history excluded).

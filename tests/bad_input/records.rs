@@ -183,6 +183,7 @@ fn valid(operator: &str, name: &str) -> Vec<(Record, Item)> {
         mode: None,
         automatic: Some(false),
         initiator: None,
+        drill: false,
     };
     vec![
         (Record::Config, codec::config_item(&config)),

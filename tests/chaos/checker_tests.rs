@@ -86,6 +86,7 @@ fn config(version: u64, owner: &str, transition: Option<&str>) -> GroupConfig {
         phase: Phase::TargetActivating,
         requested_at: t0(),
         source_stopped_at: None,
+        drill: false,
     });
     c
 }
@@ -104,6 +105,7 @@ fn record(name: &str, status: &str) -> HistoryRecord {
         mode: None,
         automatic: None,
         initiator: None,
+        drill: false,
     }
 }
 

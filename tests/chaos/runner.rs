@@ -318,13 +318,18 @@ pub async fn run_schedule(schedule: Schedule, timings: &Timings) -> Outcome {
         .await;
     let timeline = report::timeline(&schedule, &frame, &all_steps, &rig.log);
     let _ = std::fs::write(format!("{dir}/timeline.txt"), &timeline);
-    Outcome {
+    let outcome = Outcome {
         schedule,
         verdicts,
         problems,
         timeline,
         dir,
+    };
+    if !outcome.failures().is_empty() {
+        // A failing schedule's controller logs are what its report points to.
+        rig.world.keep_dir();
     }
+    outcome
 }
 
 /// When a run's moments happened, relative to its convergence.

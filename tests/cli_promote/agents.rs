@@ -5,46 +5,11 @@
 use super::*;
 use std::sync::Arc;
 use std::time::Duration;
+use support::cli::drive_until_exit;
 use support::harness::{self, GroupSetup, Harness, stateful};
 
-/// Steps the world until the child exits; a small real pause per step leaves the child CPU.
-async fn drive_until_exit(h: &mut Harness, mut child: tokio::process::Child) -> Run {
-    let real_limit = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        if child.try_wait().expect("child state").is_some() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < real_limit,
-            "the promote did not end within 120s of real time"
-        );
-        h.step().await;
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let out = child.wait_with_output().await.expect("output");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).expect("utf-8"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8"),
-    }
-}
-
 fn spawn(table: &str, args: &[&str]) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-failover"))
-        .args(["--endpoint", &moto::endpoint(), "--region", moto::REGION])
-        .args(["--table-name", table, "--operator-id", harness::OP])
-        .args(args)
-        .env_clear()
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .env("USER", "alice")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn kubectl-failover")
+    support::cli::spawn(harness::OP, table, args, "alice")
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use kubectl_failover::store::dynamodb::DynamoStore;
@@ -43,6 +43,8 @@ pub struct World {
     procs: BTreeMap<String, Process>,
     finished: Vec<Process>,
     starts: AtomicU32,
+    /// Keep `dir` when the world is dropped without a panic (a run that judged itself failed).
+    keep: AtomicBool,
     _slot: SemaphorePermit<'static>,
 }
 
@@ -72,8 +74,14 @@ impl World {
             procs: BTreeMap::new(),
             finished: Vec::new(),
             starts: AtomicU32::new(0),
+            keep: AtomicBool::new(false),
             _slot: slot,
         }
+    }
+
+    /// Keeps this world's directory (logs, timeline) after it is dropped.
+    pub fn keep_dir(&self) {
+        self.keep.store(true, Ordering::SeqCst);
     }
 
     /// A cluster by name.
@@ -389,7 +397,7 @@ impl Drop for World {
     fn drop(&mut self) {
         if std::thread::panicking() {
             eprintln!("{}", self.diagnostics());
-        } else {
+        } else if !self.keep.load(Ordering::SeqCst) {
             // A passing world's logs and etcd data (about 250 MB) are of no use, and a full
             // run leaves hundreds of them: kept, they filled the CI machine's disk.
             let _ = std::fs::remove_dir_all(&self.dir);

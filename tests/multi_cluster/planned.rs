@@ -130,6 +130,7 @@ pub async fn an_uptime_failover_of_a_group_with_volumes_is_refused_unless_forced
             phase: Phase::Requested,
             requested_at: h.clock.now(),
             source_stopped_at: None,
+            drill: false,
         });
         *c = snap_request;
     })

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod control_plane;
 pub mod fault_proxy;
 pub mod harness;

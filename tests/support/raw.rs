@@ -214,6 +214,7 @@ pub fn history_record(name: &str, at: DateTime<Utc>) -> HistoryRecord {
         mode: None,
         automatic: None,
         initiator: None,
+        drill: false,
     }
 }
 

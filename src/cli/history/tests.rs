@@ -29,6 +29,7 @@ fn record(name: &str, minutes_ago: i64, status: &str, from: &str, to: &str) -> H
         mode: Some("CONSISTENCY".into()),
         automatic: Some(false),
         initiator: Some("alice".into()),
+        drill: false,
     }
 }
 
@@ -177,4 +178,29 @@ async fn json_and_yaml_history_carry_every_field_newest_first() {
     let (yaml, _) = render(&store, &id, 20, OutputFormat::Yaml).await;
     let from_yaml: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
     assert_eq!(from_yaml, doc, "{yaml}");
+}
+
+#[tokio::test]
+async fn drills_get_a_drill_column_and_a_drill_field() {
+    let mut drill = record("drill-west-1", 10, "SUCCESS", "cluster-a", "cluster-b");
+    drill.drill = true;
+    let records = vec![
+        drill,
+        record("fo-1", 60, "SUCCESS", "cluster-b", "cluster-a"),
+    ];
+    let (store, id) = store_with(&records, true).await;
+    let (out, _) = render(&store, &id, 20, OutputFormat::Table).await;
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].ends_with("   DRILL"), "{out}");
+    assert!(lines[1].ends_with("yes"), "{out}");
+    assert!(lines[2].ends_with("no"), "{out}");
+    let (json, _) = render(&store, &id, 20, OutputFormat::Json).await;
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["failovers"][0]["drill"], true);
+    assert_eq!(doc["failovers"][1]["drill"], false);
+
+    // A history without drills keeps its columns.
+    let (store, id) = store_with(&three(), true).await;
+    let (out, _) = render(&store, &id, 20, OutputFormat::Table).await;
+    assert!(!out.contains("DRILL"), "{out}");
 }

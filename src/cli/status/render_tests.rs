@@ -315,6 +315,7 @@ async fn a_transition_in_flight_shows_its_phase_in_one_group_and_in_the_wide_lis
         phase: crate::store::Phase::SourceDeactivating,
         requested_at: ago(20),
         source_stopped_at: None,
+        drill: false,
     });
     let _ = store.update_config(next.version, &next).await.unwrap();
     let text = render_one(&store, &id, OutputFormat::Table).await;

@@ -363,3 +363,26 @@ fn generated_ids_name_the_target_and_differ() {
     assert!(a.starts_with("promote-cluster-b-20260101-000000-"), "{a}");
     assert_ne!(a, b);
 }
+
+#[tokio::test]
+async fn a_drill_request_carries_the_mark_and_a_plain_one_does_not() {
+    let c = clock();
+    let store = seeded(&c).await;
+    let request = PromoteRequest::to("cluster-b", "alice", "failover drill");
+    let outcome = request_promotion_marked(&store, &c, OP, &group(), &request, true)
+        .await
+        .unwrap();
+    let PromoteOutcome::Requested { transition, .. } = &outcome else {
+        panic!("not requested: {outcome:?}");
+    };
+    assert!(transition.drill);
+    let stored = store.load_group(OP, &group()).await.unwrap().unwrap();
+    assert_eq!(stored.config.transition.map(|t| t.drill), Some(true));
+
+    let plain = seeded(&c).await;
+    let outcome = promote(&plain, &request).await;
+    let PromoteOutcome::Requested { transition, .. } = &outcome else {
+        panic!("not requested: {outcome:?}");
+    };
+    assert!(!transition.drill);
+}

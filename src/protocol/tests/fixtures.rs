@@ -77,6 +77,7 @@ pub fn transition(source: &str, target: &str, mode: FailoverMode, phase: Phase) 
         phase,
         requested_at: wall(0),
         source_stopped_at: None,
+        drill: false,
     }
 }
 

@@ -414,6 +414,8 @@ pub fn history_item(operator_id: &str, group: &GroupId, h: &HistoryRecord) -> It
         (hi::MODE, h.mode.as_deref().map(s)),
         (hi::AUTOMATIC, h.automatic.map(AttributeValue::Bool)),
         (hi::INITIATOR, h.initiator.as_deref().map(s)),
+        // Written only when true: the records of real failovers keep the spec's layout.
+        (hi::DRILL, h.drill.then_some(AttributeValue::Bool(true))),
     ]);
     let sk = schema::history_sk(&history_timestamp(h.start_time));
     item(schema::group_pk(operator_id, group), sk, a)
@@ -445,6 +447,7 @@ pub fn decode_history(table: &str, item: &Item) -> Result<HistoryRecord, StoreEr
         mode: r.opt_text(hi::MODE)?,
         automatic: r.opt_bool(hi::AUTOMATIC)?,
         initiator: r.opt_text(hi::INITIATOR)?,
+        drill: r.opt_bool(hi::DRILL)?.unwrap_or(false),
     })
 }
 

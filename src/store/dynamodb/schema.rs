@@ -144,6 +144,8 @@ pub mod transition {
     pub const REQUESTED_AT: &str = "requestedAt";
     /// Map key: when the source's network went off.
     pub const SOURCE_STOPPED_AT: &str = "sourceStoppedAt";
+    /// Map key (BOOL, written only when true): a rehearsal by `kubectl failover drill`.
+    pub const DRILL: &str = "drill";
 }
 
 /// LOCK attributes.
@@ -186,6 +188,8 @@ pub mod history {
     pub const AUTOMATIC: &str = "automatic";
     /// Extension: who asked.
     pub const INITIATOR: &str = "initiator";
+    /// Extension (BOOL, written only when true): a rehearsal by `kubectl failover drill`.
+    pub const DRILL: &str = "drill";
 }
 
 /// `GROUP#{operatorID}#{namespace}#{name}`.

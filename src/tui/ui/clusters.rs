@@ -183,7 +183,11 @@ pub fn draw_lock(frame: &mut Frame, app: &App, area: Rect) {
     match &detail.transition {
         None => lines.push(Line::from("no transition in flight")),
         Some(t) => {
-            let kind = if t.automatic { "automatic" } else { "manual" };
+            let kind = match (t.drill, t.automatic) {
+                (true, _) => "drill",
+                (false, true) => "automatic",
+                (false, false) => "manual",
+            };
             lines.push(Line::from(Span::styled(
                 format!("{} → {} {}", t.source, t.target, t.phase),
                 Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),

@@ -51,7 +51,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 _ => Span::styled(format!("! {}", f.status), Style::new().fg(Color::Yellow)),
             };
             let secs = |s: Option<u64>| s.map_or("-".to_string(), |s| span(s as i64));
+            // A drill is a planned move too; the mark matters more than "manual".
             let kind = match f.automatic {
+                _ if f.drill => "drill",
                 Some(true) => "auto",
                 Some(false) => "manual",
                 None => "-",

@@ -314,6 +314,7 @@ fn valid_records() -> Vec<Item> {
         phase: Phase::ALLOWED[1].parse().expect("phase"),
         requested_at: t(3_000),
         source_stopped_at: Some(t(4_000)),
+        drill: false,
     });
     config.superseded = Some(SafetySettings {
         heartbeat_interval: std::time::Duration::from_secs(20).into(),
@@ -361,6 +362,7 @@ fn valid_records() -> Vec<Item> {
         mode: Some("CONSISTENCY".into()),
         automatic: Some(false),
         initiator: Some("alice".into()),
+        drill: false,
     };
     let pk = schema::group_pk("failover-operator", &group);
     vec![

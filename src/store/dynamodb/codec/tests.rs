@@ -104,6 +104,7 @@ fn every_record_reads_back_as_it_was_written() {
         mode: Some("CONSISTENCY".into()),
         automatic: Some(false),
         initiator: Some("alice".into()),
+        drill: false,
     };
     let h = history_item("op", &group, &record);
     assert_eq!(
@@ -111,4 +112,94 @@ fn every_record_reads_back_as_it_was_written() {
         AttributeValue::S("HISTORY#1970-01-01T01:23:20.001Z".into())
     );
     assert_eq!(decode_history("t", &h).unwrap(), record);
+}
+
+#[test]
+fn the_drill_mark_is_written_only_when_set_and_read_leniently() {
+    use crate::store::{FailoverMode, Phase, Transition};
+    let group = GroupId::new("shop", "web").unwrap();
+    let mut config = GroupConfig::new("op", group.clone(), "east", t(1_000_000));
+    let transition = Transition {
+        id: "drill-west-1".into(),
+        source: "east".into(),
+        target: "west".into(),
+        mode: FailoverMode::Consistency,
+        force: false,
+        automatic: false,
+        reason: "failover drill".into(),
+        initiator: "alice".into(),
+        phase: Phase::Requested,
+        requested_at: t(1_000_500),
+        source_stopped_at: None,
+        drill: true,
+    };
+    config.transition = Some(transition.clone());
+    let item = config_item(&config);
+    let Some(AttributeValue::M(map)) = item.get(schema::transition::TRANSITION) else {
+        panic!("no transition map: {item:?}");
+    };
+    assert_eq!(
+        map.get(schema::transition::DRILL),
+        Some(&AttributeValue::Bool(true))
+    );
+    assert_eq!(decode_config("t", &item).unwrap(), config);
+
+    // A transition that is not a drill keeps the map it always had; absent reads as false.
+    config.transition = Some(Transition {
+        drill: false,
+        ..transition
+    });
+    let plain = config_item(&config);
+    let Some(AttributeValue::M(map)) = plain.get(schema::transition::TRANSITION) else {
+        panic!("no transition map: {plain:?}");
+    };
+    assert!(!map.contains_key(schema::transition::DRILL), "{map:?}");
+    assert_eq!(decode_config("t", &plain).unwrap(), config);
+
+    // The wrong type is the usual malformed error naming the attribute.
+    let mut bad = plain.clone();
+    if let Some(AttributeValue::M(m)) = bad.get_mut(schema::transition::TRANSITION) {
+        m.insert(
+            schema::transition::DRILL.into(),
+            AttributeValue::S("yes".into()),
+        );
+    }
+    let err = decode_config("t", &bad).unwrap_err().to_string();
+    assert!(err.contains("transitionInFlight.drill"), "{err}");
+    assert!(err.contains("BOOL"), "{err}");
+
+    let record = HistoryRecord {
+        failover_name: "drill-west-1".into(),
+        source_cluster: "east".into(),
+        target_cluster: "west".into(),
+        start_time: t(1_000_500),
+        end_time: Some(t(1_005_000)),
+        status: "SUCCESS".into(),
+        reason: "failover drill".into(),
+        downtime: Some(3),
+        duration: Some(5),
+        mode: Some("CONSISTENCY".into()),
+        automatic: Some(false),
+        initiator: Some("alice".into()),
+        drill: true,
+    };
+    let h = history_item("op", &group, &record);
+    assert_eq!(
+        h.get(schema::history::DRILL),
+        Some(&AttributeValue::Bool(true))
+    );
+    assert_eq!(decode_history("t", &h).unwrap(), record);
+
+    let real = HistoryRecord {
+        drill: false,
+        ..record
+    };
+    let h = history_item("op", &group, &real);
+    assert!(!h.contains_key(schema::history::DRILL), "{h:?}");
+    assert_eq!(decode_history("t", &h).unwrap(), real);
+
+    let mut bad = h;
+    bad.insert(schema::history::DRILL.into(), AttributeValue::N("1".into()));
+    let err = decode_history("t", &bad).unwrap_err().to_string();
+    assert!(err.contains("drill") && err.contains("BOOL"), "{err}");
 }

@@ -27,6 +27,10 @@ pub fn transition_value(t: &Transition) -> AttributeValue {
     if let Some(at) = t.source_stopped_at {
         m.insert(tr::SOURCE_STOPPED_AT.to_string(), s(time_text(at)));
     }
+    // Written only when true, so the map of every other transition stays as it always was.
+    if t.drill {
+        m.insert(tr::DRILL.to_string(), AttributeValue::Bool(true));
+    }
     AttributeValue::M(m)
 }
 
@@ -61,6 +65,7 @@ pub fn decode_transition(r: &Reader) -> Result<Option<Transition>, StoreError> {
         phase,
         requested_at: t.req_time(tr::REQUESTED_AT)?,
         source_stopped_at: t.opt_time(tr::SOURCE_STOPPED_AT)?,
+        drill: t.opt_bool(tr::DRILL)?.unwrap_or(false),
     }))
 }
 
