@@ -19,6 +19,8 @@ mod failures;
 mod fencing;
 #[path = "e2e_run/leader.rs"]
 mod leader;
+#[path = "e2e_run/operations.rs"]
+mod operations;
 #[path = "e2e_run/restarts.rs"]
 mod restarts;
 #[path = "e2e_run/scenarios.rs"]

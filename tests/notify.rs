@@ -7,14 +7,12 @@
 mod apiserver;
 #[path = "support/controller.rs"]
 mod controller_support;
+#[path = "support/webhook.rs"]
+mod webhook;
 
 use chrono::Utc;
 use controller_support::*;
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::StatusCode;
 use kube::api::{Api, PostParams};
 use kubectl_failover::clock::{Clock, SystemClock};
 use kubectl_failover::controller::{Controller, ControllerDeps};
@@ -25,77 +23,12 @@ use kubectl_failover::notify::{Delivery, Kind, Notification, Notifier, NotifyCon
 use kubectl_failover::store::CoordinationStore;
 use kubectl_failover::store::memory::MemoryStore;
 use serde_json::{Value, json};
-use std::convert::Infallible;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-
-/// One request a receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    idempotency_key: Option<String>,
-    body: Value,
-}
-
-/// A receiver answering every request with `status`, recording each.
-struct Receiver {
-    url: String,
-    seen: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    async fn start(status: StatusCode) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let record = seen.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let record = record.clone();
-                let service = service_fn(move |req: Request<Incoming>| {
-                    let record = record.clone();
-                    async move {
-                        let path = req.uri().path().to_string();
-                        let idempotency_key = req
-                            .headers()
-                            .get("idempotency-key")
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string);
-                        let bytes = match req.into_body().collect().await {
-                            Ok(b) => b.to_bytes(),
-                            Err(_) => Bytes::new(),
-                        };
-                        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                        record.lock().unwrap().push(Received {
-                            path,
-                            idempotency_key,
-                            body,
-                        });
-                        let mut answer = Response::new(Full::new(Bytes::from_static(b"{}")));
-                        *answer.status_mut() = status;
-                        Ok::<_, Infallible>(answer)
-                    }
-                });
-                tokio::spawn(async move {
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Receiver { url, seen }
-    }
-
-    fn seen(&self) -> Vec<Received> {
-        self.seen.lock().unwrap().clone()
-    }
-}
+use webhook::{Received, Receiver};
 
 /// A receiver that accepts connections and reads, but never answers.
 async fn hanging() -> String {

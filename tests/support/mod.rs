@@ -8,3 +8,4 @@ pub mod harness;
 pub mod kube_fault_proxy;
 pub mod moto;
 pub mod raw;
+pub mod webhook;
