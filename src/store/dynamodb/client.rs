@@ -143,7 +143,13 @@ mod tests {
         let config = sdk_config(&args).await.unwrap();
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-central-1"));
         assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:4566"));
-        assert_eq!(config.retry_config().unwrap().max_attempts(), MAX_ATTEMPTS);
+        let retry = config.retry_config().unwrap();
+        assert_eq!(retry.max_attempts(), MAX_ATTEMPTS);
+        // Throttled calls back off with full jitter (a random fraction of the exponential
+        // step): many agents throttled at once must not retry in the same instant. The SDK
+        // jitters unless the static base is switched on.
+        assert!(!retry.use_static_exponential_base());
+        assert_eq!(retry.max_backoff(), MAX_BACKOFF);
         let t = config.timeout_config().unwrap();
         assert_eq!(t.connect_timeout(), Some(CONNECT_TIMEOUT));
         assert_eq!(t.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
