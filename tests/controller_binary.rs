@@ -9,61 +9,23 @@ mod apiserver;
 mod controller_support;
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/run_binary.rs"]
+mod run_binary;
 
 use controller_support::*;
 use kube::api::{Api, PostParams};
 use kubectl_failover::crd::{FailoverGroup, GroupRole};
-use serde_json::json;
+use run_binary::{free_addr, http_get};
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn http_get(addr: &str, path: &str) -> Option<String> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.ok()?;
-    Some(response)
-}
-
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
+use tokio::io::AsyncReadExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_run_binary_creates_the_table_acts_serves_health_and_stops_cleanly_on_sigterm() {
     let server = api_server().await;
-    server.put_object(json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "api", "namespace": NS},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "api"}},
-            "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}},
-        },
-    }));
-    let dir = std::env::temp_dir().join(format!("kfo-run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig, "east").unwrap();
-    let table = moto::unique_table_name("run");
-    let addr = free_addr();
-
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-failover"))
-        .args(["run", "--leader-elect=false", "--metrics-addr", &addr])
-        .env_clear()
-        .envs(moto::binary_env())
-        .env("KUBECONFIG", &kubeconfig)
-        .env("CLUSTER_NAME", "east")
-        .env("DYNAMODB_TABLE_NAME", &table)
-        .env("KUBECTL_FAILOVER_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start kubectl-failover run");
+    let mut run = run_binary::start(&server, "run", &[], Stdio::piped());
+    let addr = run.addr.clone();
+    let child = &mut run.child;
 
     let fgs: Api<FailoverGroup> = Api::namespaced(server.client(), NS);
     fgs.create(&PostParams::default(), &failover_group("api", "east"))
@@ -101,7 +63,6 @@ async fn the_run_binary_creates_the_table_acts_serves_health_and_stops_cleanly_o
     }
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("controller stopped"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,8 @@ mod apiserver;
 mod controller_support;
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/run_binary.rs"]
+mod run_binary;
 
 use controller_support::{NS, api_server, eventually, failover_group};
 use kube::api::{Api, PostParams};
@@ -28,7 +30,6 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const RULES: &str = "deploy/monitoring/prometheus-rule.yaml";

@@ -3,20 +3,7 @@
 //! the dashboard select.
 
 use super::*;
-
-pub async fn http_get(addr: &str, path: &str) -> Option<String> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.ok()?;
-    Some(response)
-}
-
-pub fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
+use crate::run_binary::{self, http_get};
 
 /// The metric names a Prometheus scraping `text` stores: every sample's name, and for each
 /// family (`# TYPE NAME KIND`, also printed for a family that has no series yet, as a group's
@@ -77,38 +64,15 @@ pub fn missing_metrics(exported: &BTreeSet<String>) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_metric_of_the_alerts_and_the_dashboard_is_exported_by_a_running_controller() {
     let server = api_server().await;
-    server.put_object(json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "api", "namespace": NS},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "api"}},
-            "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}},
-        },
-    }));
-    let dir = std::env::temp_dir().join(format!("kfo-monitoring-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig, "east").unwrap();
-    let table = moto::unique_table_name("monitoring");
-    let addr = free_addr();
-
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-failover"))
-        .args(["run", "--leader-elect=false", "--metrics-addr", &addr])
-        .env_clear()
-        .envs(moto::binary_env())
-        .env("KUBECONFIG", &kubeconfig)
-        .env("CLUSTER_NAME", "east")
-        .env("DYNAMODB_TABLE_NAME", &table)
-        .env("KUBECTL_FAILOVER_LOG", "info")
-        // The fixture's 1 s / 4 s timings are too tight for a 20 s probe budget: the group is
-        // reported in `liveness_budget_short`, which has a series only then.
-        .env("LIVENESS_BUDGET", "20s")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start kubectl-failover run");
+    // The fixture's 1 s / 4 s timings are too tight for a 20 s probe budget: the group is
+    // reported in `liveness_budget_short`, which has a series only then.
+    let mut run = run_binary::start(
+        &server,
+        "monitoring",
+        &[("LIVENESS_BUDGET", "20s")],
+        Stdio::null(),
+    );
+    let addr = run.addr.clone();
 
     let fgs: Api<FailoverGroup> = Api::namespaced(server.client(), NS);
     fgs.create(&PostParams::default(), &failover_group("api", "east"))
@@ -143,8 +107,7 @@ async fn every_metric_of_the_alerts_and_the_dashboard_is_exported_by_a_running_c
             missing = missing_metrics(&exported_names(&metrics));
         }
     }
-    let _ = child.kill().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = run.child.kill().await;
     assert!(
         missing.is_empty(),
         "{}\n\nthe controller exports: {}",
