@@ -116,3 +116,82 @@ async fn a_drill_moves_the_group_there_and_back_and_each_target_notifies_the_web
     }
     world.finish().await;
 }
+
+/// A converged pair on the e2e harness: east serves, west stands by, the monitor watching.
+async fn pair(test: &str) -> World {
+    let mut world = World::new(test, &["east", "west"], "east", &Timings::default()).await;
+    world.start("east");
+    world.start("west");
+    expect::active(world.cluster("east"), LIMIT).await;
+    expect::standby(world.cluster("west"), LIMIT).await;
+    world.start_monitor();
+    world
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_a_drill_s_hold_fails_back_at_once_and_leaves_the_group_served_where_it_was()
+{
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let world = pair("drill-ctrl-c").await;
+    let args = ["drill", "shop/web", "--to", "west", "--hold", "5m", "--yes"];
+    let mut child = crate::support::cli::command(OPERATOR, &world.table, &args, "tester")
+        .spawn()
+        .expect("start the drill");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = Vec::new();
+    let holding = tokio::time::timeout(LIMIT, async {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            let hold = line.contains("holding on west");
+            seen.push(line);
+            if hold {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(holding, Ok(true), "the drill never held on west: {seen:#?}");
+    expect::active(world.cluster("west"), LIMIT).await;
+
+    let pid = child.id().expect("pid") as i32;
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let mut stdout = String::new();
+    let mut out = child.stdout.take().expect("stdout");
+    let (read, status) = tokio::join!(out.read_to_string(&mut stdout), async {
+        tokio::time::timeout(LIMIT, child.wait()).await
+    });
+    read.expect("read the report");
+    let status = status.expect("the drill ends within 30 s of Ctrl-C, not after its 5m hold");
+    while let Ok(Some(line)) = stderr.next_line().await {
+        seen.push(line);
+    }
+    assert_eq!(status.expect("wait").code(), Some(3), "{stdout}\n{seen:#?}");
+    assert!(stdout.contains("Interrupted:"), "{stdout}");
+    expect::owner(&world, "east", LIMIT).await;
+    expect::active(world.cluster("east"), LIMIT).await;
+    expect::standby(world.cluster("west"), LIMIT).await;
+    let history = expect::history_len(&world, 2, LIMIT).await;
+    assert!(history.iter().all(|h| h.drill), "{history:?}");
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_of_every_group_a_cluster_owns_evacuates_it_and_brings_everything_back() {
+    let world = pair("drill-all-from").await;
+    let run = cli_as(
+        OPERATOR,
+        &world.table,
+        &["drill", "--all-from", "east", "--to", "west", "--yes"],
+        "",
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.starts_with("Failover drill: PASS"), "{run}");
+    assert!(run.stdout.contains("shop/web"), "{run}");
+    expect::owner(&world, "east", LIMIT).await;
+    expect::active(world.cluster("east"), LIMIT).await;
+    let history = expect::history_len(&world, 2, LIMIT).await;
+    assert!(history.iter().all(|h| h.drill), "{history:?}");
+    world.finish().await;
+}
