@@ -4,6 +4,15 @@ set -euo pipefail
 KFO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KFO_CACHE="${KFO_CACHE:-$HOME/.cache/kubectl-failover}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$KFO_CACHE/target}"
+# Clones share this target directory, and cargo judges a path package fresh by its sources'
+# mtimes: a checkout older than the last build of another clone would run that clone's test
+# binaries, which carry its paths (env!("CARGO_MANIFEST_DIR")) and fail once it is deleted. A
+# switch of checkout therefore touches the sources, so that cargo rebuilds them here.
+mkdir -p "$CARGO_TARGET_DIR"
+if [ "$(cat "$CARGO_TARGET_DIR/.built-from" 2>/dev/null)" != "$KFO_ROOT" ]; then
+  find "$KFO_ROOT/src" "$KFO_ROOT/tests" "$KFO_ROOT/benches" -name '*.rs' -exec touch {} + 2>/dev/null || true
+  echo "$KFO_ROOT" > "$CARGO_TARGET_DIR/.built-from"
+fi
 KFO_VENV="${KFO_VENV:-$KFO_CACHE/venv}"
 # Versions the tests were written against; bump deliberately.
 MOTO_SPEC='moto[server]==5.2.1'

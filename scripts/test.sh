@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh machine: installs moto (the DynamoDB-compatible server the
 # tests start on loopback) and kubectl into a venv under ~/.cache, and tmux from Debian, then runs
 # every test, slow ones included, and builds the real Kubernetes control plane the tests start
-# (scripts/k8s-control-plane.sh; needs Go 1.24+).
+# (scripts/k8s-control-plane.sh) and Prometheus's promtool (scripts/promtool.sh); both need Go
+# 1.24+ and build once per machine.
 #
 # With arguments: plain `cargo test --no-fail-fast ARGS` (e.g. `--test store_contract`).
 # Without: every test binary, in three lanes at once (see below), then the doc tests.
@@ -15,6 +16,9 @@ ensure_system_tools
 # tests/e2e_real.rs).
 KFO_K8S_BIN="$("$KFO_ROOT/scripts/k8s-control-plane.sh")"
 export KFO_K8S_BIN
+# promtool runs deploy/monitoring's alerts through Prometheus's rule engine (tests/monitoring.rs).
+KFO_PROMTOOL="$("$KFO_ROOT/scripts/promtool.sh")"
+export KFO_PROMTOOL
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 total() {

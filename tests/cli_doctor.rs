@@ -2,10 +2,14 @@
 //! west of one kubeconfig) and moto's DynamoDB. A healthy pair passes (exit 0, every line PASS
 //! or SKIPPED with its reason); then one thing is broken at a time and the named failure and
 //! its fix are asserted, with exit code 3. IAM denials cannot be produced here (moto does not
-//! enforce IAM), so their classification is unit-tested in src/ops/doctor/table_tests.rs.
+//! enforce IAM), so a fault proxy in front of it denies one action with DynamoDB's own
+//! `AccessDeniedException`; the classification of other answers is unit-tested in
+//! src/ops/doctor/table_tests.rs.
 
 #[path = "support/apiserver/mod.rs"]
 mod apiserver;
+#[path = "support/fault_proxy.rs"]
+mod fault_proxy;
 #[path = "support/moto.rs"]
 mod moto;
 
@@ -13,7 +17,7 @@ mod moto;
 mod setup;
 
 use serde_json::{Value, json};
-use setup::{Options, both, doctor, setup};
+use setup::{Options, both, doctor, doctor_with_env, setup};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,4 +184,61 @@ async fn a_lease_without_holder_fails_and_an_unreachable_context_is_one_failure_
     let (gone, _) = run.check("FAIL", "API server of gone");
     assert!(gone.contains("could not be reached"), "{run}");
     run.check("SKIPPED", "other checks of gone");
+}
+
+/// Every item of `table` (maps compare regardless of order).
+async fn scan(
+    table: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let client = moto::sdk_client().await;
+    let out = client
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .expect("scan the table");
+    out.items().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_without_put_item_fail_the_iam_check_naming_the_action_and_nothing_is_written()
+{
+    let s = setup(Options::default()).await;
+    let proxy = fault_proxy::FaultProxy::start(&moto::endpoint()).await;
+    proxy.deny("PutItem");
+    let before = scan(&s.table).await;
+    let run = doctor_with_env(
+        &s,
+        &["--context", "east", "--context", "west"],
+        &[("AWS_ENDPOINT", proxy.url.as_str())],
+    )
+    .await;
+    // The real output, for docs/user-guide.md (`cargo test --test cli_doctor -- --nocapture`).
+    println!("{}", run.stdout);
+    assert_eq!(run.code, 3, "{run}");
+    let (line, fix) = run.check("FAIL", "IAM dynamodb:PutItem");
+    assert!(
+        line.contains(
+            "missing dynamodb:PutItem on arn:aws:dynamodb:us-west-2:123456789012:table/probe"
+        ),
+        "{run}"
+    );
+    let fix = fix.expect("a fix");
+    assert!(
+        fix.contains("add dynamodb:PutItem") && fix.contains("deploy/iam-policy.json"),
+        "{run}"
+    );
+    assert!(proxy.injected() >= 1, "the proxy denied the probe");
+    // The other write actions are proved by their failed conditions, without writing.
+    run.check("PASS", "IAM dynamodb:UpdateItem");
+    run.check("PASS", "IAM dynamodb:DeleteItem");
+    run.check(
+        "PASS",
+        "IAM dynamodb:TransactWriteItems and dynamodb:ConditionCheckItem",
+    );
+    let after = scan(&s.table).await;
+    assert!(
+        after.len() == before.len() && after.iter().all(|i| before.contains(i)),
+        "the doctor wrote to the table:\nbefore {before:?}\nafter {after:?}"
+    );
 }

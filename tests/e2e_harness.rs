@@ -237,3 +237,27 @@ async fn a_blackholed_proxy_leaves_calls_hanging_until_it_is_restored() {
         .await
         .expect("forwarded again once restored");
 }
+
+/// A chaos schedule once lost a controller replica at start: the port it was given for its
+/// health server had been taken, between the harness's check and the process's bind, by an
+/// outgoing connection (the kernel draws those from the same ephemeral range as `bind(0)`).
+#[test]
+fn free_ports_are_distinct_below_the_ephemeral_range_and_free() {
+    let (low, _) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| {
+            let mut it = r.split_whitespace().map(|p| p.parse::<u16>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32768, 60999));
+    let ports: Vec<u16> = (0..500).map(|_| e2e::world::free_port()).collect();
+    let distinct: std::collections::BTreeSet<_> = ports.iter().collect();
+    assert_eq!(distinct.len(), ports.len(), "a port was handed out twice");
+    for port in ports {
+        assert!(port < low, "{port} is in the ephemeral range from {low}");
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "{port} is taken"
+        );
+    }
+}

@@ -333,3 +333,6 @@ fn the_kustomization_lists_every_manifest_of_deploy_monitoring() {
 
 #[path = "monitoring/exported.rs"]
 mod exported;
+
+#[path = "monitoring/promtool.rs"]
+mod promtool;

@@ -22,6 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// Default of `--kube-max-in-flight`.
+pub const DEFAULT_KUBE_MAX_IN_FLIGHT: u32 = 64;
+
 /// The Kubernetes client of the cluster actions waits this long for an answer: an API server
 /// that stops answering must not hold an agent's tick (kube's default waits forever).
 pub const ACTIONS_READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -53,6 +56,17 @@ pub struct RunArgs {
     /// namespace).
     #[arg(long, env = "WATCH_NAMESPACE", value_name = "NAMESPACE")]
     pub watch_namespace: Option<String>,
+
+    /// Kubernetes API requests of the cluster actions (health reads, scaling, traffic,
+    /// volumes) in flight at once, across all groups; the others wait their turn.
+    #[arg(
+        long,
+        env = "KUBE_MAX_IN_FLIGHT",
+        default_value_t = DEFAULT_KUBE_MAX_IN_FLIGHT,
+        value_parser = clap::value_parser!(u32).range(1..),
+        value_name = "N"
+    )]
+    pub kube_max_in_flight: u32,
 
     /// Address of the /healthz, /readyz and /metrics server ([::] takes IPv4 and IPv6).
     #[arg(
@@ -238,8 +252,12 @@ async fn start_and_run(
     // Watches keep kube's defaults (a long poll must not time out); the cluster actions get a
     // read timeout and no retry loop of their own: an agent tries again every tick anyway.
     let client = kube::Client::try_from(config.clone()).map_err(|e| no_cluster(e.to_string()))?;
-    let actions_client =
-        kube::Client::try_from(actions_config(config)).map_err(|e| no_cluster(e.to_string()))?;
+    // Every group task calls the API server each tick: without a bound, thousands of groups
+    // open a connection each (1,000 to 1,800 at 1,000 groups, about 150 MiB of buffers; see
+    // docs/benchmarks.md) and swamp the API server. The cluster actions and the status writes
+    // get budgets of their own, so that status writes never queue a fence's calls.
+    let actions_client = limited_client(actions_config(config.clone()), args.kube_max_in_flight)?;
+    let status_client = limited_client(config, STATUS_MAX_IN_FLIGHT as u32)?;
     let leader_election = args.leader_elect.then(|| {
         // Two processes on one host share a host name: without POD_NAME each gets a random
         // suffix, so they never both believe they hold the Lease.
@@ -289,6 +307,7 @@ async fn start_and_run(
     )
     .with_liveness_budget(args.liveness_budget.map(|b| b.get()))
     .with_notifier(notifier)
+    .with_status_client(status_client)
     .with_store_limits(store_limits);
     controller.check_api().await.map_err(|e| match e {
         // The client's own message rarely says where it went: name the server tried.
@@ -352,6 +371,19 @@ async fn start_and_run(
             run.await.map_err(Error::from)
         }
     }
+}
+
+/// FailoverGroup status writes of all group tasks in flight at once.
+const STATUS_MAX_IN_FLIGHT: usize = 16;
+
+/// A client that keeps at most `max` requests in flight (the others wait their turn; a watch
+/// holds its place only until its response starts).
+fn limited_client(config: kube::Config, max: u32) -> Result<kube::Client, Error> {
+    let limit = tower::limit::GlobalConcurrencyLimitLayer::new(max as usize);
+    Ok(kube::client::ClientBuilder::try_from(config)
+        .map_err(|e| no_cluster(e.to_string()))?
+        .with_layer(&limit)
+        .build())
 }
 
 /// How long the first table check may take before the agents start beside it (unless the
@@ -430,88 +462,5 @@ async fn wait_for_signal() {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
-
-    fn parse(flags: &[&str]) -> RunArgs {
-        let argv = ["kubectl-failover", "run"].iter().chain(flags);
-        match Cli::try_parse_from(argv).unwrap().command {
-            Command::Run(args) => *args,
-            other => panic!("parsed as {other:?}"),
-        }
-    }
-
-    #[test]
-    fn leader_election_is_on_by_default_and_can_be_switched_off_like_the_go_flag() {
-        assert!(parse(&[]).leader_elect);
-        assert!(!parse(&["--leader-elect=false"]).leader_elect);
-        assert_eq!(
-            parse(&[]).metrics_addr,
-            "[::]:8080",
-            "IPv6 and IPv4 by default"
-        );
-        assert_eq!(parse(&[]).lease_duration.get(), Duration::from_secs(15));
-        assert_eq!(parse(&[]).liveness_budget, None);
-        let budget = parse(&["--liveness-budget", "20s"]).liveness_budget;
-        assert_eq!(budget.map(|b| b.get()), Some(Duration::from_secs(20)));
-    }
-
-    #[test]
-    fn the_store_budget_defaults_to_64_in_flight_and_no_ceiling_and_refuses_zero_in_flight() {
-        let args = parse(&[]);
-        assert_eq!(
-            (args.store_max_in_flight, args.store_max_requests_per_second),
-            (64, 0)
-        );
-        let args = parse(&[
-            "--store-max-in-flight",
-            "8",
-            "--store-max-requests-per-second",
-            "40",
-        ]);
-        let limits =
-            StoreLimits::new(args.store_max_in_flight, args.store_max_requests_per_second).unwrap();
-        assert_eq!(
-            (limits.max_in_flight(), limits.max_per_second()),
-            (8, Some(40))
-        );
-        let argv = ["kubectl-failover", "run", "--store-max-in-flight", "0"];
-        let err = Cli::try_parse_from(argv).unwrap_err().to_string();
-        assert!(err.contains("--store-max-in-flight"), "{err}");
-        let argv = [
-            "kubectl-failover",
-            "run",
-            "--store-max-requests-per-second",
-            "ten",
-        ];
-        let err = Cli::try_parse_from(argv).unwrap_err().to_string();
-        assert!(err.contains("--store-max-requests-per-second"), "{err}");
-    }
-
-    #[test]
-    fn the_cluster_actions_client_times_out_and_does_not_retry_for_minutes() {
-        let config = actions_config(kube::Config::new(
-            "https://k8s.example:6443".parse().unwrap(),
-        ));
-        assert_eq!(config.read_timeout, Some(ACTIONS_READ_TIMEOUT));
-        assert!(
-            config.reset_reader_on_write,
-            "counted from the request, not from the pooled connection's idle time"
-        );
-        assert!(config.connect_timeout.is_some() && config.write_timeout.is_some());
-        assert!(!config.default_retry);
-    }
-
-    #[tokio::test]
-    async fn a_missing_cluster_name_is_a_usage_error_naming_the_variable() {
-        let mut args = parse(&[]);
-        args.cluster_name = None;
-        let err = run(&StoreArgs::defaults(), &KubeArgs::default(), args)
-            .await
-            .unwrap_err();
-        assert_eq!(err.exit_code(), crate::error::ExitCode::Usage);
-        assert!(err.to_string().contains("CLUSTER_NAME"), "{err}");
-    }
-}
+#[path = "run_tests.rs"]
+mod tests;

@@ -305,6 +305,13 @@ mod tests {
     }
 
     #[test]
+    fn deploy_base_points_notify_config_at_the_path_whose_absence_is_quiet() {
+        let deployment = include_str!("../../deploy/base/deployment.yaml");
+        let value = format!("value: {}", crate::notify::DEFAULT_CONFIG_PATH);
+        assert!(deployment.contains(&value), "{value} not in deploy/base");
+    }
+
+    #[test]
     fn redaction_keeps_scheme_host_and_port_only() {
         let u: http::Uri = "https://user:pw@hooks.example:8443/services/SECRET?token=x"
             .parse()

@@ -298,6 +298,10 @@ pub fn for_group(
     }
 }
 
+/// Where deploy/base mounts the optional Secret `kubectl-failover-notify` and points
+/// `NOTIFY_CONFIG`.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/kubectl-failover/notify/webhooks.yaml";
+
 /// The notifier of `run`: `None` when no file is given, or the file is missing (the Secret is
 /// optional) or lists no webhook; an error when it is unreadable or malformed. Must be called
 /// inside a Tokio runtime.
@@ -306,10 +310,19 @@ pub fn from_file(path: Option<&std::path::Path>) -> Result<Option<Arc<Notifier>>
         return Ok(None);
     };
     let Some(config) = config::load(path)? else {
-        tracing::warn!(
-            file = %path.display(),
-            "notification config not found: notifications are off (create the Secret mounted there to turn them on)"
-        );
+        // deploy/base points every controller at the optional Secret's mount: its absence is the
+        // normal way to run without notifications. Another path was set on purpose.
+        if path == std::path::Path::new(DEFAULT_CONFIG_PATH) {
+            tracing::info!(
+                file = %path.display(),
+                "no notification config: notifications are off (create the Secret kubectl-failover-notify to turn them on)"
+            );
+        } else {
+            tracing::warn!(
+                file = %path.display(),
+                "notification config not found: notifications are off (create the file, or the Secret mounted there, to turn them on)"
+            );
+        }
         return Ok(None);
     };
     if config.webhooks.is_empty() {

@@ -45,7 +45,8 @@ pub struct Setup {
     _east: FakeApiServer,
     _west: FakeApiServer,
     kubeconfig: PathBuf,
-    table: String,
+    /// The table's name in moto.
+    pub table: String,
 }
 
 pub struct Run {
@@ -281,12 +282,18 @@ pub async fn setup(o: Options) -> Setup {
 }
 
 pub async fn doctor(s: &Setup, args: &[&str]) -> Run {
+    doctor_with_env(s, args, &[]).await
+}
+
+/// `doctor` with some of moto's environment replaced (e.g. `AWS_ENDPOINT` through a proxy).
+pub async fn doctor_with_env(s: &Setup, args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-failover"))
         .arg("doctor")
         .args(args)
         .args(["--table-name", &s.table, "--operator-id", OP])
         .env_clear()
         .envs(moto::binary_env())
+        .envs(env.iter().copied())
         .env("KUBECONFIG", &s.kubeconfig)
         .output()
         .await

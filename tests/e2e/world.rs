@@ -387,10 +387,10 @@ pub struct Probe {
     pub failures: u32,
 }
 
-/// A loopback port nothing listens on right now.
+/// A loopback port nothing listens on right now (support::control_plane::free_port: below the
+/// ephemeral range, each handed out once).
 pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
+    crate::support::control_plane::free_port()
 }
 
 impl Drop for World {

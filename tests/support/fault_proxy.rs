@@ -1,5 +1,6 @@
 //! A tiny fault-injecting HTTP/1.1 proxy in front of the test server: it answers the next N
-//! requests with an injected error (a DynamoDB throttle, a 500, any error code), forwards the rest
+//! requests with an injected error (a DynamoDB throttle, a 500, any error code), or every request
+//! of one operation with DynamoDB's IAM denial (moto enforces no IAM), forwards the rest
 //! unchanged, and counts every request, so retry behaviour can be asserted exactly.
 
 #![allow(dead_code)]
@@ -19,6 +20,9 @@ pub enum Fault {
     ServerError,
     /// 400 with this DynamoDB error type (e.g. `UnrecognizedClientException`).
     Error(&'static str),
+    /// 400 `AccessDeniedException` for this action (e.g. `dynamodb:PutItem`), worded as AWS
+    /// words an identity-based denial.
+    Denied(String),
 }
 
 impl Fault {
@@ -27,10 +31,16 @@ impl Fault {
             Fault::Throttle => ("400 Bad Request", "ProvisionedThroughputExceededException"),
             Fault::ServerError => ("500 Internal Server Error", "InternalServerError"),
             Fault::Error(t) => ("400 Bad Request", *t),
+            Fault::Denied(_) => ("400 Bad Request", "AccessDeniedException"),
         };
-        let body = format!(
-            r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{error_type}","message":"injected {error_type}"}}"#
-        );
+        let body = match self {
+            Fault::Denied(action) => format!(
+                r#"{{"__type":"com.amazon.coral.service#AccessDeniedException","Message":"User: arn:aws:iam::123456789012:user/doctor is not authorized to perform: {action} on resource: arn:aws:dynamodb:us-west-2:123456789012:table/probe because no identity-based policy allows the {action} action"}}"#
+            ),
+            _ => format!(
+                r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{error_type}","message":"injected {error_type}"}}"#
+            ),
+        };
         format!(
             "HTTP/1.1 {status}\r\nx-amzn-ErrorType: {error_type}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
@@ -42,6 +52,8 @@ impl Fault {
 #[derive(Debug, Default)]
 struct State {
     planned: Mutex<VecDeque<Fault>>,
+    /// Operations (`X-Amz-Target`'s suffix, e.g. `PutItem`) denied on every request.
+    denied: Mutex<Vec<String>>,
     requests: AtomicU32,
     injected: AtomicU32,
 }
@@ -83,6 +95,16 @@ impl FaultProxy {
         planned.extend(std::iter::repeat_n(fault, n));
     }
 
+    /// Denies every later request of `operation` (e.g. `PutItem`) as IAM would deny
+    /// `dynamodb:<operation>`.
+    pub fn deny(&self, operation: &str) {
+        self.state
+            .denied
+            .lock()
+            .expect("denied")
+            .push(operation.to_string());
+    }
+
     /// Requests received so far (injected and forwarded).
     pub fn requests(&self) -> u32 {
         self.state.requests.load(Ordering::SeqCst)
@@ -98,7 +120,13 @@ impl FaultProxy {
 async fn serve(mut conn: TcpStream, upstream: &str, state: &State) -> std::io::Result<()> {
     let request = read_request(&mut conn).await?;
     state.requests.fetch_add(1, Ordering::SeqCst);
-    let fault = state.planned.lock().expect("plan").pop_front();
+    let operation = target_operation(&request);
+    let denied = state.denied.lock().expect("denied").contains(&operation);
+    let fault = if denied {
+        Some(Fault::Denied(format!("dynamodb:{operation}")))
+    } else {
+        state.planned.lock().expect("plan").pop_front()
+    };
     if let Some(fault) = fault {
         state.injected.fetch_add(1, Ordering::SeqCst);
         conn.write_all(&fault.response()).await?;
@@ -135,6 +163,20 @@ async fn read_request(conn: &mut TcpStream) -> std::io::Result<Vec<u8>> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
+}
+
+/// The DynamoDB operation of a request: `X-Amz-Target: DynamoDB_20120810.PutItem` gives
+/// `PutItem` (empty when the header is missing).
+fn target_operation(request: &[u8]) -> String {
+    let end = find(request, b"\r\n\r\n").unwrap_or(request.len());
+    String::from_utf8_lossy(&request[..end])
+        .split("\r\n")
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("x-amz-target")
+                .then(|| value.trim().rsplit('.').next().unwrap_or("").to_string())
+        })
+        .unwrap_or_default()
 }
 
 /// The request with `Connection: close`, so the upstream's answer ends at EOF.

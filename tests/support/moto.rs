@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 pub const REGION: &str = "us-west-2";
 
 static ENDPOINT: OnceLock<Result<String, String>> = OnceLock::new();
+/// The process id of the server this process started (none with KFO_TEST_DYNAMODB_ENDPOINT).
+static PID: OnceLock<u32> = OnceLock::new();
 
 /// URL of the running server; starts it on first use. Panics (failing the test) with the reason
 /// when no server can be started.
@@ -34,6 +36,12 @@ pub fn endpoint() -> String {
         Ok(url) => url.clone(),
         Err(why) => panic!("no DynamoDB-compatible server for the tests: {why}"),
     }
+}
+
+/// The process id of the server [`endpoint`] started, for measuring what it costs; `None`
+/// before it started or when KFO_TEST_DYNAMODB_ENDPOINT names a server started elsewhere.
+pub fn pid() -> Option<u32> {
+    PID.get().copied()
 }
 
 fn start() -> Result<String, String> {
@@ -66,6 +74,7 @@ fn start() -> Result<String, String> {
         }
         match cmd.spawn() {
             Ok(mut child) => {
+                let _ = PID.set(child.id());
                 let _ = tx.send(Ok(()));
                 let _ = child.wait();
             }

@@ -174,25 +174,64 @@ async fn a_primary_whose_health_never_answers_still_heartbeats_and_fences_by_its
     assert!(stopped <= last_ok + WINDOW, "{stopped:?}");
 }
 
+/// `a` serves as owner; then the store becomes unreachable and the agent is replaced (pod
+/// restart, leadership moved): the fresh agent, when it was created, and how many actions the
+/// cluster had seen by then.
+async fn replaced_while_cut_off(
+    w: &World,
+    sim: &Arc<SimulatedCluster>,
+    a: &Arc<NoWatchdog>,
+) -> (GroupAgent, Duration, usize) {
+    let mut old = agent_on(w, a.clone(), "a");
+    for _ in 0..3 {
+        let _ = bounded_tick(&mut old).await;
+        w.clock.advance(old.next_tick_in());
+    }
+    assert!(sim.is_serving(&gid()));
+    w.store.set_partitioned(true);
+    drop(old);
+    let _ = w.sink.take();
+    let before = a.applied().len();
+    let created = w.clock.monotonic();
+    (agent_on(w, a.clone(), "a"), created, before)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_agent_whose_first_tick_is_staggered_still_switches_its_cluster_off_by_its_deadline()
+ {
+    // Above `stagger::STAGGER_ABOVE` groups a first tick waits up to half an interval; the
+    // deadline of the fresh agent's one attempt counts from its creation, not from that tick.
+    let w = World::new();
+    let sim = w.cluster("a");
+    let a = NoWatchdog::new(sim.clone());
+    let (mut fresh, created, before) = replaced_while_cut_off(&w, &sim, &a).await;
+    let attempt = INTERVAL.min(WINDOW);
+    let delay = crate::agent::stagger::first_tick_delay(&gid(), INTERVAL, 10_000);
+    assert!(delay < INTERVAL / 2, "{delay:?}");
+    // The longest wait the spread allows, whatever this group's own share is.
+    w.clock.advance(INTERVAL / 2 - Duration::from_millis(1));
+    let mut fenced_at = None;
+    for _ in 0..20 {
+        let r = bounded_tick(&mut fresh).await;
+        if r.decision.as_ref().map(|d| d.role) == Some(Role::Fenced) {
+            fenced_at = Some(w.clock.monotonic());
+            break;
+        }
+        assert!(sim.is_serving(&gid()));
+        w.clock.advance(fresh.next_tick_in());
+    }
+    assert_eq!(fenced_at, Some(created + attempt), "fenced late");
+    assert!(!sim.is_serving(&gid()));
+    assert_eq!(a.applied()[before..before + 4], Action::DEACTIVATE);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_fresh_agent_that_never_reaches_the_store_switches_its_serving_cluster_off_after_one_bounded_attempt()
  {
     let w = World::new();
     let sim = w.cluster("a");
     let a = NoWatchdog::new(sim.clone());
-    let mut old = agent_on(&w, a.clone(), "a");
-    for _ in 0..3 {
-        let _ = bounded_tick(&mut old).await;
-        w.clock.advance(old.next_tick_in());
-    }
-    assert!(sim.is_serving(&gid()));
-    // The store becomes unreachable and the agent is replaced (pod restart, leadership moved).
-    w.store.set_partitioned(true);
-    drop(old);
-    let _ = w.sink.take();
-    let before = a.applied().len();
-    let created = w.clock.monotonic();
-    let mut fresh = agent_on(&w, a.clone(), "a");
+    let (mut fresh, created, before) = replaced_while_cut_off(&w, &sim, &a).await;
 
     // Within its one bounded attempt (one interval, less than the window): nothing is known,
     // the cluster is left alone. An earlier incarnation's permission may have run out already,

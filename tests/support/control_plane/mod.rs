@@ -54,10 +54,26 @@ pub fn bin_dir() -> Result<PathBuf, String> {
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
-/// A loopback port nothing listens on right now.
+/// A loopback port nothing listens on right now, for a process started next. Drawn below the
+/// kernel's ephemeral range (32768 and up on Linux): a port the kernel picked for `bind(0)` may
+/// be handed to an outgoing connection before the process binds it, which once left a chaos
+/// schedule's controller replica dead at start ("Address already in use"). Each port is handed
+/// out once per test process; the starting point depends on the process id, so that parallel
+/// test processes seldom try the same ports.
 pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7_919) % SPAN;
+    for _ in 0..SPAN {
+        let i = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (LOW + (start + i) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {LOW} and {}", LOW + SPAN)
 }
 
 /// One running control plane.
@@ -161,6 +177,12 @@ impl ControlPlane {
             "--use-service-account-credentials=false".into(),
             // No cloud, no node IPAM: the nodes are simulated.
             "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller".into(),
+            // Its default 20 requests/s would take many minutes to give the scale benchmark's
+            // thousands of Deployments their ReplicaSets and pods (benches/scale_real).
+            "--kube-api-qps=500".into(),
+            "--kube-api-burst=1000".into(),
+            "--concurrent-deployment-syncs=20".into(),
+            "--concurrent-replicaset-syncs=20".into(),
             "--v=1".into(),
         ];
         components.push(Component::spawn(
