@@ -1,7 +1,7 @@
 //! Doing and undoing one fault of a schedule against a running world, and the kubelet's
 //! liveness probe that restarts stuck controllers meanwhile.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -35,6 +35,8 @@ pub struct Rig {
     promotions: u32,
     /// The process each process fault hit, by the fault's index (a `leader` target resolved).
     hit: BTreeMap<usize, String>,
+    /// Replicas a Kill or Handover has taken down until its end restarts them.
+    down: BTreeSet<String>,
     /// Background CLI runs and what they printed.
     cli: Vec<tokio::task::JoinHandle<String>>,
 }
@@ -50,6 +52,7 @@ impl Rig {
             failures: BTreeMap::new(),
             promotions: 0,
             hit: BTreeMap::new(),
+            down: BTreeSet::new(),
             cli: Vec::new(),
         }
     }
@@ -112,6 +115,9 @@ impl Rig {
                 let key = self.resolve(cluster, replica).await;
                 self.note(format!("begin {fault:?} on {key}"));
                 self.hit.insert(index, key.clone());
+                if !matches!(fault, Fault::Pause { .. }) {
+                    self.down.insert(key.clone());
+                }
                 match fault {
                     Fault::Kill { .. } => {
                         self.world.crash(&key).await;
@@ -178,6 +184,7 @@ impl Rig {
         match fault {
             Fault::Kill { cluster, .. } | Fault::Handover { cluster, .. } => {
                 let key = hit;
+                self.down.remove(&key);
                 let replica = key.rsplit('/').next().unwrap_or_default().to_string();
                 let p = self.world.process(&key);
                 if p.wait_exit(Duration::from_secs(5)).await.is_none() {
@@ -311,6 +318,17 @@ impl Rig {
     /// One round of the kubelet's liveness probe on every controller: a process that failed
     /// [`PROBE_FAILURES`] probes in a row is killed and started again.
     pub async fn probe_all(&mut self) {
+        // A container that exits is started again (restartPolicy Always), unless a fault took
+        // it down and restarts it at its end.
+        for key in self.launches.keys().cloned().collect::<Vec<_>>() {
+            if !self.down.contains(&key)
+                && let Some(status) = self.world.process(&key).exited()
+            {
+                let (cluster, replica, _) = self.launches[&key].clone();
+                self.note(format!("kubelet: {key} exited ({status}), restarted"));
+                self.start(&cluster, &replica);
+            }
+        }
         let mut targets = Vec::new();
         for key in self.launches.keys().cloned().collect::<Vec<_>>() {
             let p = self.world.process(&key);
