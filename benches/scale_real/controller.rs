@@ -5,14 +5,11 @@
 //! signal (it must not outlive the benchmark and keep writing to a table nobody reads); killed
 //! with its group when dropped.
 
-use std::fs::File;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::control_plane::process::spawn_from_a_lasting_thread;
+use crate::control_plane::process::Component;
 use crate::moto;
 
 /// The binary that runs: `KFO_E2E_BINARY` when set, else cargo's build of this package's.
@@ -47,82 +44,66 @@ pub struct Launch<'a> {
     pub log: &'a Path,
 }
 
-/// One running controller.
+/// One running controller: a control-plane component of its own (tests/support/control_plane's
+/// spawn: process group, parent-death signal, killed with its group when dropped).
 pub struct Controller {
     /// Its process id (the process group's too).
     pub pid: u32,
     /// Where its /metrics are served.
     pub metrics_addr: String,
-    log: PathBuf,
-    child: Child,
+    process: Component,
 }
 
 impl Controller {
     /// Starts `run` without leader election (it is the only replica), watching only the
     /// size's namespace, with the default log level (warnings: what a cluster runs).
     pub fn start(launch: &Launch<'_>) -> Result<Controller, String> {
-        let log = File::create(launch.log)
-            .map_err(|e| format!("create {}: {e}", launch.log.display()))?;
-        let err = log
-            .try_clone()
-            .map_err(|e| format!("clone {}: {e}", launch.log.display()))?;
-        let mut env = moto::binary_env();
-        env.retain(|(name, _)| *name != "AWS_ENDPOINT");
-        let mut cmd = Command::new(launch.binary);
-        cmd.args([
+        let mut env: Vec<(String, String)> = moto::binary_env()
+            .into_iter()
+            .filter(|(name, _)| *name != "AWS_ENDPOINT")
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        for (k, v) in [
+            ("AWS_ENDPOINT", launch.endpoint),
+            ("CLUSTER_NAME", launch.cluster),
+            ("WATCH_NAMESPACE", launch.namespace),
+            ("DYNAMODB_TABLE_NAME", launch.table),
+            ("OPERATOR_ID", launch.operator),
+        ] {
+            env.push((k.to_string(), v.to_string()));
+        }
+        env.push((
+            "KUBECONFIG".to_string(),
+            launch.kubeconfig.display().to_string(),
+        ));
+        let args = [
             "run",
             "--leader-elect=false",
             "--metrics-addr",
             launch.metrics_addr,
-        ])
-        .env_clear()
-        .envs(env)
-        .env("AWS_ENDPOINT", launch.endpoint)
-        .env("CLUSTER_NAME", launch.cluster)
-        .env("WATCH_NAMESPACE", launch.namespace)
-        .env("KUBECONFIG", launch.kubeconfig)
-        .env("DYNAMODB_TABLE_NAME", launch.table)
-        .env("OPERATOR_ID", launch.operator)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err)
-        .process_group(0);
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = spawn_from_a_lasting_thread(cmd)
-            .map_err(|e| format!("start {}: {e}", launch.binary.display()))?;
+        ]
+        .map(String::from);
+        let process =
+            Component::spawn_with_env("kubectl-failover", launch.binary, &args, &env, launch.log)?;
         Ok(Controller {
-            pid: child.id(),
+            pid: process.pid(),
             metrics_addr: launch.metrics_addr.to_string(),
-            log: launch.log.to_path_buf(),
-            child,
+            process,
         })
     }
 
     /// Why it is not running any more, with the end of its log; `None` while it runs.
     pub fn exited(&mut self) -> Option<String> {
-        let status = self.child.try_wait().ok().flatten()?;
+        let status = self.process.exited()?;
         Some(format!(
             "kubectl-failover run exited ({status}); the end of its log:\n{}",
-            self.tail(20)
+            self.process.tail(20)
         ))
-    }
-
-    /// The last `n` lines of its log.
-    pub fn tail(&self, n: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
     /// Lines in its log so far (warnings and errors at the default level).
     pub fn log_lines(&self) -> usize {
-        std::fs::read_to_string(&self.log)
+        std::fs::read_to_string(&self.process.log)
             .map(|t| t.lines().count())
             .unwrap_or(0)
     }
@@ -137,18 +118,6 @@ impl Controller {
                 .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
                 .sum(),
         )
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            // SAFETY: kill(2) on our own child's process group (process_group(0): pgid == pid).
-            unsafe {
-                libc::kill(-(self.pid as libc::pid_t), libc::SIGKILL);
-            }
-        }
-        let _ = self.child.wait();
     }
 }
 

@@ -53,11 +53,35 @@ pub struct Component {
 impl Component {
     /// Starts `bin` with `args`, output appended to `log`.
     pub fn spawn(name: &str, bin: &Path, args: &[String], log: &Path) -> Result<Component, String> {
+        Self::spawn_with(name, bin, args, None, log)
+    }
+
+    /// Like [`Component::spawn`], with exactly the environment `env` (nothing inherited).
+    pub fn spawn_with_env(
+        name: &str,
+        bin: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        log: &Path,
+    ) -> Result<Component, String> {
+        Self::spawn_with(name, bin, args, Some(env), log)
+    }
+
+    fn spawn_with(
+        name: &str,
+        bin: &Path,
+        args: &[String],
+        env: Option<&[(String, String)]>,
+        log: &Path,
+    ) -> Result<Component, String> {
         let out = File::create(log).map_err(|e| format!("create {}: {e}", log.display()))?;
         let err = out
             .try_clone()
             .map_err(|e| format!("clone {}: {e}", log.display()))?;
         let mut cmd = Command::new(bin);
+        if let Some(env) = env {
+            cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+        }
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(out)
