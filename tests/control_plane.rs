@@ -505,7 +505,8 @@ async fn names_are_limited_so_that_every_event_about_a_group_fits_the_api_server
     let plane = start("names").await;
     namespace(&plane, NS).await;
     let max = kubectl_failover::crd::MAX_NAME_LENGTH;
-    // kube's Recorder names an Event `{object name}.{nanoseconds in hex}`: 16 digits today.
+    // The controller names an Event as kube's Recorder does, `{object name}.{nanoseconds in hex}`:
+    // 16 digits today (src/controller/event_series.rs).
     let event = |object: &str| {
         json!({
             "apiVersion": "events.k8s.io/v1", "kind": "Event",
@@ -557,4 +558,70 @@ async fn names_are_limited_so_that_every_event_about_a_group_fits_the_api_server
         refused.contains(&format!("at most {max} characters")),
         "{refused}"
     );
+}
+
+/// The controller's own Event publisher against a real API server: a repeat is counted into
+/// the first Event's series (one Event, count 2, as kube's `Recorder` does, whose copies of every
+/// Event it kept were most of the controller's memory per group), another action is a new Event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_event_is_counted_into_its_series_and_a_new_action_is_a_new_event() {
+    use k8s_openapi::api::core::v1::ObjectReference;
+    use kube::runtime::events::{Event, EventType};
+    use kubectl_failover::controller::event_series::EventPublisher;
+    let plane = start("events").await;
+    namespace(&plane, NS).await;
+    let mut publisher =
+        EventPublisher::new(plane.client(), "kubectl-failover.io/controller", "east");
+    let regarding = ObjectReference {
+        api_version: Some("kubectl-failover.io/v1alpha1".into()),
+        kind: Some("FailoverGroup".into()),
+        namespace: Some(NS.into()),
+        name: Some("web".into()),
+        uid: Some("b1d7c3a0-0000-4000-8000-000000000001".into()),
+        ..ObjectReference::default()
+    };
+    let event = |action: &str| Event {
+        type_: EventType::Warning,
+        reason: "Fenced".into(),
+        note: Some(format!("fenced ({action})")),
+        action: action.into(),
+        secondary: None,
+    };
+    for e in [event("Failover"), event("Failover"), event("BecomeFenced")] {
+        publisher
+            .publish(&e, &regarding)
+            .await
+            .expect("the API server takes the Event");
+    }
+    let path = format!("/apis/events.k8s.io/v1/namespaces/{NS}/events");
+    let mut events = plane.list(&path).await.expect("list Events");
+    events.sort_by_key(|e| e["action"].as_str().unwrap_or_default().to_string());
+    let seen: Vec<(String, Value)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_string(),
+                e["series"]["count"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("BecomeFenced".to_string(), Value::Null),
+            ("Failover".to_string(), json!(2)),
+        ],
+        "{events:#?}"
+    );
+    let first = events
+        .iter()
+        .find(|e| e["action"] == "Failover")
+        .expect("the series");
+    assert_eq!(first["note"], "fenced (Failover)");
+    assert_eq!(
+        first["reportingController"],
+        "kubectl-failover.io/controller"
+    );
+    assert_eq!(first["regarding"]["name"], "web");
+    assert!(first["series"]["lastObservedTime"].is_string(), "{first:#}");
 }

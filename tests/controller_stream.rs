@@ -50,7 +50,7 @@ struct Driven {
     task: JoinHandle<()>,
     store: Arc<dyn CoordinationStore>,
     fgs: Api<FailoverGroup>,
-    outgoing: tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
+    outgoing: tokio::sync::mpsc::Receiver<Outgoing>,
 }
 
 impl Driven {

@@ -73,7 +73,8 @@ impl Agent {
             let group = agent.group().clone();
             let delay = super::stagger::first_tick_delay(&group, agent.interval(), count);
             let span = tracing::info_span!("group", group = %group, cluster = %self.cluster);
-            let handle = tasks.spawn(run_group(agent, stop_rx.clone(), delay).instrument(span));
+            let handle =
+                tasks.spawn(run_group(Box::new(agent), stop_rx.clone(), delay).instrument(span));
             names.insert(handle.id(), group);
         }
         tracing::info!(cluster = %self.cluster, groups = names.len(), "agent started");
@@ -118,8 +119,13 @@ impl Agent {
 }
 
 /// One group's loop: wait `delay` (its share of the start-up spread), then tick, sleep, until
-/// told to stop; then give the lock back.
-async fn run_group(mut agent: GroupAgent, mut stop: watch::Receiver<bool>, delay: Duration) {
+/// told to stop; then give the lock back. The agent comes boxed: an `async fn` keeps its
+/// arguments apart from its locals, so an agent passed by value would be held twice.
+pub(super) async fn run_group(
+    mut agent: Box<GroupAgent>,
+    mut stop: watch::Receiver<bool>,
+    delay: Duration,
+) {
     if !delay.is_zero() {
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
@@ -130,12 +136,14 @@ async fn run_group(mut agent: GroupAgent, mut stop: watch::Receiver<bool>, delay
         if *stop.borrow() {
             break;
         }
-        let _report = agent.tick().await;
+        // Boxed: a task's future is as large as its largest await, and the tick's is kilobytes
+        // that every sleeping group would otherwise hold (see `resting_size`).
+        let _report = Box::pin(agent.tick()).await;
         let pause = agent.next_tick_in();
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = stop.changed() => {}
         }
     }
-    agent.release_lock().await;
+    Box::pin(agent.release_lock()).await;
 }

@@ -1,12 +1,16 @@
-//! Kubernetes Events (events.k8s.io/v1, through kube's `Recorder`) for what agents report and
+//! Kubernetes Events (events.k8s.io/v1, through [`EventPublisher`]) for what agents report and
 //! for the controller's own refusals. Agents emit from inside their tick, which must not wait on
-//! the API server, so events go through a channel to one publishing task.
+//! the API server, so events go through a bounded queue to one publishing task: when the API
+//! server falls behind, Events beyond [`EVENT_QUEUE_CAPACITY`] are dropped and counted
+//! (`kubectl_failover_events_dropped_total`) instead of growing the controller's memory.
 
+use super::event_series::EventPublisher;
 use super::metrics::{Metrics, TransitionLabels};
 use crate::agent::{AgentEvent, AgentEventKind, EventSink};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Resource;
-use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::events::{Event, EventType};
+use prometheus_client::metrics::counter::Counter;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -18,26 +22,54 @@ pub struct Outgoing {
     pub event: Event,
 }
 
+/// Events waiting for the API server at most: two for each of 10,000 groups (a role change and
+/// one more), about 12 MiB when full.
+pub const EVENT_QUEUE_CAPACITY: usize = 20_000;
+
 /// Where events are sent; cheap to clone.
 #[derive(Clone)]
 pub struct EventQueue {
-    tx: mpsc::UnboundedSender<Outgoing>,
+    tx: mpsc::Sender<Outgoing>,
+    dropped: Counter,
 }
 
 impl EventQueue {
-    /// A queue and the receiving end for [`publish_events`].
-    pub fn new() -> (EventQueue, mpsc::UnboundedReceiver<Outgoing>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (EventQueue { tx }, rx)
+    /// A queue of [`EVENT_QUEUE_CAPACITY`] and the receiving end for [`publish_events`].
+    pub fn new() -> (EventQueue, mpsc::Receiver<Outgoing>) {
+        Self::with_capacity(EVENT_QUEUE_CAPACITY, Counter::default())
     }
 
-    /// Queues an event about `reference`.
+    /// A queue of `capacity` Events that counts those it drops (full) in `dropped`.
+    pub fn with_capacity(
+        capacity: usize,
+        dropped: Counter,
+    ) -> (EventQueue, mpsc::Receiver<Outgoing>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (EventQueue { tx, dropped }, rx)
+    }
+
+    /// Queues an event about `reference`; drops and counts it when the queue is full.
     pub fn send(&self, reference: &ObjectReference, event: Event) {
-        // A closed queue means the controller is stopping: the event is of no use any more.
-        let _ = self.tx.send(Outgoing {
+        let out = Outgoing {
             reference: reference.clone(),
             event,
-        });
+        };
+        match self.tx.try_send(out) {
+            Ok(()) => {}
+            // The status and the log carry the state; an Event is a notice, and waiting here
+            // would stall the agent's tick behind a slow API server.
+            Err(mpsc::error::TrySendError::Full(out)) => {
+                self.dropped.inc();
+                tracing::debug!(object = ?out.reference.name, reason = %out.event.reason, "Event queue full: Event dropped");
+            }
+            // Closed: the controller is stopping, the event is of no use any more.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Events dropped so far because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.get()
     }
 
     /// Queues a Warning about an object.
@@ -158,9 +190,9 @@ fn truncate(mut note: String) -> String {
 
 /// Publishes queued events until every sender is gone. A failed publish is logged, never
 /// retried: events are informational and the status carries the state.
-pub async fn publish_events(mut rx: mpsc::UnboundedReceiver<Outgoing>, recorder: Recorder) {
+pub async fn publish_events(mut rx: mpsc::Receiver<Outgoing>, mut publisher: EventPublisher) {
     while let Some(out) = rx.recv().await {
-        if let Err(e) = recorder.publish(&out.event, &out.reference).await {
+        if let Err(e) = publisher.publish(&out.event, &out.reference).await {
             tracing::warn!(
                 object = ?out.reference.name,
                 reason = %out.event.reason,
@@ -202,6 +234,23 @@ mod tests {
         let note = truncate("é".repeat(800));
         assert!(note.len() <= 1000);
         assert!(note.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_growing() {
+        let (queue, mut rx) = EventQueue::with_capacity(2, Counter::default());
+        let reference = ObjectReference::default();
+        for _ in 0..5 {
+            queue.send(&reference, to_event(&AgentEventKind::StoreRecovered));
+        }
+        assert_eq!(queue.dropped(), 3);
+        assert!(rx.try_recv().is_ok() && rx.try_recv().is_ok());
+        assert!(rx.try_recv().is_err(), "only two were kept");
+        queue.send(&reference, to_event(&AgentEventKind::StoreRecovered));
+        assert!(
+            rx.try_recv().is_ok(),
+            "room again once the publisher took them"
+        );
     }
 
     /// kube's recorder keys a series by (type, reason, action, object): see `action`.

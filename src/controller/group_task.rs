@@ -49,8 +49,10 @@ pub(super) struct GroupTask {
 }
 
 impl GroupTask {
-    /// Ticks until `stop` turns true (or its sender is gone), then releases the lock.
-    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+    /// Ticks until `stop` turns true (or its sender is gone), then releases the lock. Boxed:
+    /// an `async fn` keeps its arguments apart from its locals, so a task passed by value
+    /// would be held twice by every sleeping group.
+    pub async fn run(mut self: Box<Self>, mut stop: watch::Receiver<bool>) {
         let group = self.agent.group().clone();
         self.ticks.started(&group, self.interval);
         let mut ages = HeartbeatAges::default();
@@ -67,7 +69,10 @@ impl GroupTask {
             if *stop.borrow() {
                 break;
             }
-            let report = self.agent.tick().await;
+            // Boxed, as the mirror and the release below: a task's future is as large as its
+            // largest await, and a sleeping group would otherwise hold the tick's kilobytes
+            // (12 KiB per group at 1,000 groups, heaptrack: about 120 MiB at 10,000).
+            let report = Box::pin(self.agent.tick()).await;
             lag.observe(&report);
             // Taken before the status write, so that a slow write never delays the next tick
             // past the agent's serving deadline.
@@ -99,14 +104,14 @@ impl GroupTask {
                     self.clock.now(),
                 );
             }
-            self.mirror(
+            Box::pin(self.mirror(
                 &report,
                 snapshot.as_ref(),
                 interval,
                 &last_ages,
                 &mut holder,
                 overdue,
-            )
+            ))
             .await;
             let pause = due.saturating_sub(self.clock.monotonic());
             tokio::select! {
@@ -114,7 +119,7 @@ impl GroupTask {
                 changed = stop.changed() => if changed.is_err() { break },
             }
         }
-        self.agent.release_lock().await;
+        Box::pin(self.agent.release_lock()).await;
         self.clear_metrics(&last_ages, holder);
         self.ticks.stopped(&group);
     }

@@ -97,6 +97,8 @@ pub struct Metrics {
     pub store_budget_waits: Family<BudgetWaitLabels, Counter>,
     /// Seconds store calls waited for the request budget, in total.
     pub store_budget_wait_seconds: Counter<f64, AtomicU64>,
+    /// Kubernetes Events dropped because the queue to the API server was full.
+    pub events_dropped: Counter,
 }
 
 /// The request budget of the store (`crate::store::budget`) counts into the metrics.
@@ -145,6 +147,7 @@ impl Metrics {
             store_in_flight: Gauge::default(),
             store_budget_waits: Family::default(),
             store_budget_wait_seconds: Counter::default(),
+            events_dropped: Counter::default(),
         };
         registry.register(
             "reconciles",
@@ -215,6 +218,11 @@ impl Metrics {
             "store_budget_wait_seconds",
             "Seconds DynamoDB calls waited for the request budget before they were sent",
             m.store_budget_wait_seconds.clone(),
+        );
+        registry.register(
+            "events_dropped",
+            "Kubernetes Events dropped because the API server fell behind the controller's queue of them",
+            m.events_dropped.clone(),
         );
         // Counters with a fixed label set start at 0, as Prometheus advises: `rate()` and
         // `increase()` then see the first event, and an alert or dashboard reading a family

@@ -20,6 +20,7 @@
 //! DynamoDB table at start-up), [`run`] (wiring and shutdown).
 
 pub mod context;
+pub mod event_series;
 pub mod events;
 pub mod failover_progress;
 pub mod failovers;
@@ -41,6 +42,7 @@ mod status_patch;
 pub mod supervisor;
 pub mod tap;
 pub mod unreadable;
+pub mod watch_cache;
 
 pub use run::{Controller, ControllerDeps};
 

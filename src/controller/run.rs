@@ -4,7 +4,8 @@
 //! agents (each releases its lock), then gives up the Lease.
 
 use super::context::{Context, ReconcileError};
-use super::events::{EventQueue, publish_events};
+use super::event_series::EventPublisher;
+use super::events::{EVENT_QUEUE_CAPACITY, EventQueue, publish_events};
 use super::http::Health;
 use super::leadership::Leadership;
 use super::lease::LeaderElector;
@@ -12,7 +13,9 @@ use super::liveness::TickBoard;
 use super::metrics::Metrics;
 use super::supervisor::{AgentDeps, Supervisor};
 use super::tap::TappedStore;
-use super::{CONTROLLER_NAME, ControllerError, ControllerSettings, groups, unreadable};
+use super::{
+    CONTROLLER_NAME, ControllerError, ControllerSettings, groups, unreadable, watch_cache,
+};
 use crate::clock::Clock;
 use crate::crd::{Failover, FailoverGroup};
 use crate::k8s::{ClusterActions, GroupResources};
@@ -21,8 +24,7 @@ use crate::store::budget::{BudgetedStore, StoreLimits};
 use futures::StreamExt;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, ListParams};
-use kube::runtime::controller::{Action, Config as ControllerConfig, Controller as KubeController};
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::watcher;
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
@@ -189,19 +191,18 @@ impl Controller {
     /// Lease and returns. An error means a vital task stopped: exit non-zero to be restarted.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), ControllerError> {
         let d = &self.deps;
-        let (queue, events_rx) = EventQueue::new();
+        let (queue, events_rx) =
+            EventQueue::with_capacity(EVENT_QUEUE_CAPACITY, self.metrics.events_dropped.clone());
         let instance = self.settings.leader_election.as_ref().map_or_else(
             || self.settings.cluster_name.clone(),
             |l| l.identity.clone(),
         );
-        let recorder = Recorder::new(
+        let publisher = EventPublisher::new(
             d.client.clone(),
-            Reporter {
-                controller: CONTROLLER_NAME.to_string(),
-                instance: Some(reporting_instance(&instance)),
-            },
+            CONTROLLER_NAME,
+            &reporting_instance(&instance),
         );
-        let publisher = tokio::spawn(publish_events(events_rx, recorder));
+        let publisher = tokio::spawn(publish_events(events_rx, publisher));
 
         let (lead_tx, mut leading) = watch::channel(self.settings.leader_election.is_none());
         let (elector_stop, elector_stop_rx) = watch::channel(false);
@@ -376,12 +377,12 @@ impl Controller {
         // patch per group, a thousand connections to the API server at 1,000 groups.
         let reconciles = || ControllerConfig::default().concurrency(RECONCILE_CONCURRENCY);
         let groups =
-            KubeController::new_with(self.untyped_api(&group_ar), config.clone(), group_ar)
+            watch_cache::slim_controller(self.untyped_api(&group_ar), config.clone(), group_ar)
                 .with_config(reconciles())
                 .run(unreadable::reconcile_group, error_policy, ctx.clone())
                 .for_each(|r| async move { log_result("FailoverGroup", r) });
         let failovers =
-            KubeController::new_with(self.untyped_api(&failover_ar), config, failover_ar)
+            watch_cache::slim_controller(self.untyped_api(&failover_ar), config, failover_ar)
                 .with_config(reconciles())
                 .run(unreadable::reconcile_failover, error_policy, ctx)
                 .for_each(|r| async move { log_result("Failover", r) });

@@ -184,7 +184,7 @@ impl Supervisor {
         let (stop, stop_rx) = watch::channel(false);
         let span =
             tracing::info_span!("group", group = %group, cluster = %d.cluster.cluster_name());
-        let handle = tokio::spawn(task.run(stop_rx).instrument(span));
+        let handle = tokio::spawn(Box::new(task).run(stop_rx).instrument(span));
         tracing::info!(group = %group, ?outcome, "group agent started");
         self.running.insert(
             group,

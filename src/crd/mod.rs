@@ -66,8 +66,9 @@ const HEADER: &str = "\
 pub struct CrdRenderError(#[from] serde_saphyr::SerializeError);
 
 /// Longest name of a FailoverGroup or Failover. The controller's Events are named
-/// `{object name}.{16 hex digits}` (kube's `Recorder`), and an object name may not exceed 253
-/// characters: with a longer name every Event about the object is refused by the API server.
+/// `{object name}.{16 hex digits}` (as kube's `Recorder` names them), and an object name may not
+/// exceed 253 characters: with a longer name every Event about the object is refused by the API
+/// server.
 pub const MAX_NAME_LENGTH: usize = 253 - 17;
 
 /// Both CustomResourceDefinitions, FailoverGroup first.

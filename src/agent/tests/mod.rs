@@ -101,3 +101,26 @@ impl World {
 fn kinds(sink: &CollectingSink) -> Vec<AgentEventKind> {
     sink.take().into_iter().map(|e| e.kind).collect()
 }
+
+/// Every group's task rests in its sleep between ticks for almost all of its life: at 10,000
+/// groups each byte of its future is 10 kB of the controller's memory. The tick's state is
+/// allocated only while it runs (boxed); without that the task held it all the time.
+#[test]
+fn a_resting_group_task_does_not_hold_the_state_of_its_tick() {
+    let w = World::new();
+    let cluster = w.cluster("east");
+    let mut agent = w.agent(&cluster, "east");
+    let tick = std::mem::size_of_val(&agent.tick());
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let state = std::mem::size_of::<GroupAgent>();
+    let task = std::mem::size_of_val(&super::run::run_group(
+        Box::new(agent),
+        stop,
+        Duration::ZERO,
+    ));
+    eprintln!("agent {state} bytes, tick future {tick}, group task {task}");
+    assert!(
+        task < 1024 && task < tick / 2,
+        "the group task is {task} bytes (agent {state}, tick {tick}): the agent or the tick is held inline again"
+    );
+}
