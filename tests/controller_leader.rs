@@ -243,6 +243,34 @@ async fn a_leader_whose_lease_calls_never_answer_stops_leading_by_the_renew_dead
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_starts_while_the_store_does_not_answer_leads_and_runs_its_groups_at_once() {
+    // Found by the chaos campaign (pass 5, seed 240): both of east's replicas were killed while
+    // its path to DynamoDB reset connections; the restarted one sent a store probe before it
+    // started leader election or any agent, and waited 1.5 s for it (until the SDK gave up).
+    // Its agents fenced east that much later, after north had taken the group over: two
+    // volumes primary. A restarted controller is the one thing that can switch a serving
+    // cluster off; nothing may stand between its start and its agents' start deadline.
+    let (server, store, log) = setup().await;
+    let a_store = Arc::new(
+        kubectl_failover::store::instrumented::InstrumentedStore::new(store.clone(), "pod-a"),
+    );
+    // Every call of pod-a's is accepted and never answered (a blackholed path), from its start.
+    a_store.set_hanging(true);
+    let started = Instant::now();
+    let a = start(&server, a_store.clone(), replica("pod-a"), &log);
+    eventually(LEASE * 2, "pod-a to lead and run the group", || async {
+        (holder(&server).await.as_deref() == Some("pod-a") && runs_group(&a)).then_some(())
+    })
+    .await;
+    assert!(
+        started.elapsed() < LEASE,
+        "pod-a started its agents {:?} after its own start",
+        started.elapsed()
+    );
+    let _ = a.shutdown.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_replica_whose_store_probe_hangs_still_leads_at_once_when_the_lease_is_handed_over()
  {
     // Found by the chaos campaign (seed 254): the standby's periodic store probe ran inside the

@@ -254,7 +254,10 @@ impl Controller {
             reported_invalid: Mutex::new(HashSet::new()),
             leadership,
         });
-        self.probe_store().await;
+        // No store call before leader election and the agents: with DynamoDB unreachable one
+        // takes until the SDK gives up, and a restarted controller is what must switch a serving
+        // cluster off by its agents' start deadline (chaos pass 5, seed 240). A standby probes
+        // in its wait for leadership (`lead_loop`); a leader's agents call the store anyway.
         self.health.set_initialized();
         tracing::info!(cluster = %self.settings.cluster_name, "controller started");
 
