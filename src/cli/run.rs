@@ -7,7 +7,7 @@ use crate::cli::kubeconfig::KubeArgs;
 use crate::clock::SystemClock;
 use crate::config::StoreArgs;
 use crate::controller::http::{Startup, bind, serve_starting};
-use crate::controller::startup::{TableProblem, prepare_table, wait_for_table};
+use crate::controller::startup::run_when_table_allows;
 use crate::controller::{
     Controller, ControllerDeps, ControllerError, ControllerSettings, LeaderSettings,
 };
@@ -316,61 +316,12 @@ async fn start_and_run(
         },
         other => other,
     })?;
-    // One attempt first: a table that is missing (and being created now) cannot have let any
-    // earlier incarnation serve, so the agents wait for it. A store that cannot be reached
-    // (or answers with errors) may have been what cut an earlier incarnation off while its
-    // cluster served: then the controller starts at once, its agents fence their clusters
-    // after one bounded attempt (src/agent/group/start.rs), and the table is waited for beside
-    // it. Waiting without agents would leave a serving cluster on while the others take over.
-    let creating = std::sync::atomic::AtomicBool::new(false);
-    let attempt = prepare_table(store, args.create_table, &creating);
-    tokio::pin!(attempt);
-    let first = tokio::select! {
-        r = &mut attempt => Some(r),
-        _ = tokio::time::sleep(FIRST_TABLE_ATTEMPT) => None,
-        _ = shutdown.changed() => return Ok(()),
-    };
-    let first = match first {
-        Some(r) => r,
-        // A table being created: nobody can have served from it yet, wait for it.
-        None if creating.load(std::sync::atomic::Ordering::Relaxed) => tokio::select! {
-            r = &mut attempt => r,
-            _ = shutdown.changed() => return Ok(()),
-        },
-        None => Err(TableProblem {
-            message: format!(
-                "DynamoDB did not answer the table check within {FIRST_TABLE_ATTEMPT:?}"
-            ),
-            retry: true,
-        }),
-    };
-    match first {
-        Ok(()) => {
-            startup.started(controller.health());
-            controller.run(shutdown.clone()).await.map_err(Error::from)
-        }
-        Err(problem) if !problem.retry => Err(Error::Usage(problem.message)),
-        Err(problem) => {
-            tracing::warn!(
-                "{}; starting the agents anyway (a cluster that cannot reach the table is fenced) and retrying the table beside them",
-                problem.message
-            );
-            startup.started(controller.health());
-            let mut table_shutdown = shutdown.clone();
-            let table = wait_for_table(store, args.create_table, startup, &mut table_shutdown);
-            let run = controller.run(shutdown.clone());
-            tokio::pin!(run);
-            tokio::select! {
-                ended = &mut run => return ended.map_err(Error::from),
-                ready = table => {
-                    if !ready? {
-                        tracing::info!("stopped while starting");
-                    }
-                }
-            }
-            run.await.map_err(Error::from)
-        }
-    }
+    let run_shutdown = shutdown.clone();
+    run_when_table_allows(store, args.create_table, startup, shutdown, move || {
+        startup.started(controller.health());
+        async move { controller.run(run_shutdown).await.map_err(Error::from) }
+    })
+    .await
 }
 
 /// FailoverGroup status writes of all group tasks in flight at once.
@@ -385,11 +336,6 @@ fn limited_client(config: kube::Config, max: u32) -> Result<kube::Client, Error>
         .with_layer(&limit)
         .build())
 }
-
-/// How long the first table check may take before the agents start beside it (unless the
-/// table is being created): short next to any heartbeat timeout, since the agents' own fence
-/// only starts counting once they run.
-const FIRST_TABLE_ATTEMPT: Duration = Duration::from_secs(3);
 
 /// The configuration of the cluster actions' client: answers within [`ACTIONS_READ_TIMEOUT`]
 /// of each request (counted from the request, not from when its pooled connection went idle),

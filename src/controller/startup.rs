@@ -35,6 +35,79 @@ pub struct TableProblem {
     pub retry: bool,
 }
 
+/// How long the first table check may take before the agents start beside it (unless the
+/// table is being created). A reachable DynamoDB answers it in a round trip or two, and only
+/// whether the table is being created must be known before the agents start; any longer wait
+/// adds to the time after a restart in which nothing can switch a cut-off cluster off, since
+/// the agents' own fence only starts counting once they run (chaos seed 240: 3 s here, 1 s
+/// of start deadline and a kubelet restart of both replicas did not fit a 4 s heartbeat timeout).
+pub const FIRST_TABLE_ATTEMPT: Duration = Duration::from_millis(500);
+
+/// Starts the controller (`run`) as soon as the table allows, and runs it to its end.
+///
+/// One attempt first: a table that is missing (and being created now) cannot have let any
+/// earlier incarnation serve, so the agents wait for it. A store that cannot be reached (or
+/// answers with errors) may have been what cut an earlier incarnation off while its cluster
+/// served: then the controller starts at once, its agents fence their clusters after one
+/// bounded attempt (src/agent/group/start.rs), and the table is waited for beside it. Waiting
+/// without agents would leave a serving cluster on while the others take over.
+pub async fn run_when_table_allows<R>(
+    store: &StoreArgs,
+    create: bool,
+    startup: &Startup,
+    shutdown: &mut watch::Receiver<bool>,
+    run: impl FnOnce() -> R,
+) -> Result<(), Error>
+where
+    R: Future<Output = Result<(), Error>>,
+{
+    let creating = AtomicBool::new(false);
+    let attempt = prepare_table(store, create, &creating);
+    tokio::pin!(attempt);
+    let first = tokio::select! {
+        r = &mut attempt => Some(r),
+        _ = tokio::time::sleep(FIRST_TABLE_ATTEMPT) => None,
+        _ = shutdown.changed() => return Ok(()),
+    };
+    let first = match first {
+        Some(r) => r,
+        // A table being created: nobody can have served from it yet, wait for it.
+        None if creating.load(Ordering::Relaxed) => tokio::select! {
+            r = &mut attempt => r,
+            _ = shutdown.changed() => return Ok(()),
+        },
+        None => Err(TableProblem {
+            message: format!(
+                "DynamoDB did not answer the table check within {FIRST_TABLE_ATTEMPT:?}"
+            ),
+            retry: true,
+        }),
+    };
+    match first {
+        Ok(()) => run().await,
+        Err(problem) if !problem.retry => Err(Error::Usage(problem.message)),
+        Err(problem) => {
+            tracing::warn!(
+                "{}; starting the agents anyway (a cluster that cannot reach the table is fenced) and retrying the table beside them",
+                problem.message
+            );
+            let mut table_shutdown = shutdown.clone();
+            let table = wait_for_table(store, create, startup, &mut table_shutdown);
+            let run = run();
+            tokio::pin!(run);
+            tokio::select! {
+                ended = &mut run => return ended,
+                ready = table => {
+                    if !ready? {
+                        tracing::info!("stopped while starting");
+                    }
+                }
+            }
+            run.await
+        }
+    }
+}
+
 /// Prepares the table, retrying what can succeed later; `Ok(false)` when `shutdown` came
 /// first. An error is one that waiting cannot fix (it names the fix).
 pub async fn wait_for_table(

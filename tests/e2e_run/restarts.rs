@@ -37,6 +37,8 @@ async fn pair_with_cuttable_east_timed(
     let mut launch = world.launch("east");
     launch.set_env("AWS_ENDPOINT", &proxy.url);
     if replicas.is_empty() {
+        // One pod, restarted by the kubelet under its name: the Lease still names it.
+        launch.set_env("POD_NAME", "kubectl-failover-east");
         world.start_with("east", &launch);
     } else {
         for r in replicas {
@@ -90,10 +92,10 @@ async fn a_primary_controller_killed_and_restarted_by_the_kubelet_keeps_its_grou
 /// The scenario behind `a_primary_cut_off_from_dynamodb_whose_controller_is_killed_and_restarted_stops_serving_before_the_takeover` (the test functions are in each binary's root).
 pub async fn killed_and_restarted_while_cut_off() {
     // The restart budget is part of the fencing arithmetic (docs/controller.md): the kubelet's
-    // restart (0.5 s here), the process's start-up with its first table check (up to 3 s),
-    // the crashed leader's Lease running out (2 s), and the new agent's one bounded attempt
-    // (one interval) must fit in `timeouts.heartbeat - 2 x heartbeatInterval`: 10 s here, where
-    // the default 5 s of the other scenarios is too short for a restart while cut off.
+    // restart (0.5 s here), the process's start-up with its first table check (up to 0.5 s),
+    // the Lease, and the new agent's one bounded attempt (one interval) must fit in
+    // `timeouts.heartbeat - 2 x heartbeatInterval` after the last heartbeat: 10 s here; the
+    // default 5 s of the other scenarios leaves 3 s, which the test above measures.
     let timings = Timings {
         heartbeat: "10s",
         ..Timings::default()
@@ -105,6 +107,43 @@ pub async fn killed_and_restarted_while_cut_off() {
     // The restarted process cannot reach the store either: it cannot prove that east may
     // serve, so it must switch east off before west may take over.
     world.restart_after("east", "east", &launch, RESTART).await;
+    west_took_over_and_east_stands_by(&world, &proxy).await;
+    world.finish().await;
+}
+
+/// The process's start, the first table check, the Lease and the agents' one bounded attempt
+/// stand between a restarted process and its fence (docs/controller.md, "The restart budget"): the check
+/// may hold the agents back for `FIRST_TABLE_ATTEMPT` (500 ms), the attempt lasts one interval.
+const START_TO_FENCE: Duration = Duration::from_millis(500 + 1000 + 1500);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_controller_restarted_while_its_store_does_not_answer_switches_its_cluster_off_within_an_interval_of_starting()
+ {
+    let (mut world, proxy, launch) = pair_with_cuttable_east("blackhole-restart", &[]).await;
+    // Connections accepted, nothing answered: the table check can only run out its time.
+    proxy.set_path(Path::Blackhole);
+    world.crash("east").await;
+    world.restart_after("east", "east", &launch, RESTART).await;
+    // Chaos seed 240: with the table check holding the agents back for 3 s, a restart of
+    // both replicas left east serving past west's takeover under 4 s heartbeat timeouts.
+    // Switched off: traffic off and the Deployment at 0 (the StatefulSet's pods may take their
+    // grace period, which the deactivation budget covers).
+    let (_, took) = until(
+        LIMIT,
+        "the restarted controller switches east off",
+        || async {
+            let east = world.cluster("east").view();
+            check(!east.dns_on() && east.web_replicas() == 0, || {
+                east.summary()
+            })
+        },
+    )
+    .await;
+    eprintln!("east's traffic off {took:?} after its controller started");
+    assert!(
+        took < START_TO_FENCE,
+        "east's traffic went off {took:?} after its controller started, not within {START_TO_FENCE:?}"
+    );
     west_took_over_and_east_stands_by(&world, &proxy).await;
     world.finish().await;
 }
