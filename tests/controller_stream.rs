@@ -23,6 +23,7 @@ use kubectl_failover::controller::leadership::Leadership;
 use kubectl_failover::controller::liveness::TickBoard;
 use kubectl_failover::controller::metrics::Metrics;
 use kubectl_failover::controller::run::error_policy;
+use kubectl_failover::controller::status_patch::status_write_turns;
 use kubectl_failover::controller::supervisor::{AgentDeps, Supervisor};
 use kubectl_failover::controller::tap::TappedStore;
 use kubectl_failover::controller::{ControllerSettings, FINALIZER, groups};
@@ -92,6 +93,7 @@ impl Driven {
                 leadership: leadership.clone(),
                 ticks: Arc::new(TickBoard::new(clock)),
                 liveness_budget: None,
+                status_writes: status_write_turns(),
             })),
             reported_invalid: Mutex::new(HashSet::new()),
             leadership,

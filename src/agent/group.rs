@@ -15,7 +15,7 @@ use super::{AgentError, GroupSpec};
 use crate::clock::Clock;
 use crate::k8s::ClusterActions;
 use crate::protocol::{Decision, LocalProgress, Observations, step, validate_timeouts};
-use crate::store::{CoordinationStore, GroupId, Lock, Phase, validate_name};
+use crate::store::{CoordinationStore, GroupConfig, GroupId, Lock, Phase, validate_name};
 use health::HealthResult;
 use std::sync::Arc;
 use std::time::Duration;
@@ -148,6 +148,11 @@ impl GroupAgent {
     /// The group.
     pub fn group(&self) -> &GroupId {
         &self.spec.group
+    }
+
+    /// The CONFIG its FailoverGroup asks for (written when the table has none).
+    pub fn bootstrap(&self) -> &GroupConfig {
+        &self.spec.bootstrap
     }
 
     /// This agent's cluster.

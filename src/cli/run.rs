@@ -8,6 +8,7 @@ use crate::clock::SystemClock;
 use crate::config::StoreArgs;
 use crate::controller::http::{Startup, bind, serve_starting};
 use crate::controller::startup::run_when_table_allows;
+use crate::controller::status_patch::STATUS_WRITES_IN_FLIGHT;
 use crate::controller::{
     Controller, ControllerDeps, ControllerError, ControllerSettings, LeaderSettings,
 };
@@ -257,7 +258,7 @@ async fn start_and_run(
     // docs/benchmarks.md) and swamp the API server. The cluster actions and the status writes
     // get budgets of their own, so that status writes never queue a fence's calls.
     let actions_client = limited_client(actions_config(config.clone()), args.kube_max_in_flight)?;
-    let status_client = limited_client(config, STATUS_MAX_IN_FLIGHT as u32)?;
+    let status_client = limited_client(config, STATUS_WRITES_IN_FLIGHT as u32)?;
     let leader_election = args.leader_elect.then(|| {
         // Two processes on one host share a host name: without POD_NAME each gets a random
         // suffix, so they never both believe they hold the Lease.
@@ -323,9 +324,6 @@ async fn start_and_run(
     })
     .await
 }
-
-/// FailoverGroup status writes of all group tasks in flight at once.
-const STATUS_MAX_IN_FLIGHT: usize = 16;
 
 /// A client that keeps at most `max` requests in flight (the others wait their turn; a watch
 /// holds its place only until its response starts).

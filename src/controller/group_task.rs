@@ -12,7 +12,7 @@ use super::status_patch::StatusWriter;
 use super::tap::TappedStore;
 use crate::agent::{GroupAgent, TickReport};
 use crate::clock::Clock;
-use crate::store::{GroupConfig, GroupSnapshot};
+use crate::store::{GroupId, GroupSnapshot};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -30,8 +30,6 @@ pub(super) struct GroupTask {
     pub generation: Arc<AtomicI64>,
     /// The group's heartbeat interval.
     pub interval: Duration,
-    /// The settings the FailoverGroup's spec asks for (its bootstrap CONFIG).
-    pub wanted: GroupConfig,
     /// Whether the group's agent fences itself before CONFIG was read (the spec's `selfFencing`).
     pub self_fencing: bool,
     /// This replica's leadership: status writes only while it holds.
@@ -69,50 +67,12 @@ impl GroupTask {
             if *stop.borrow() {
                 break;
             }
-            // Boxed, as the mirror and the release below: a task's future is as large as its
-            // largest await, and a sleeping group would otherwise hold the tick's kilobytes
-            // (12 KiB per group at 1,000 groups, heaptrack: about 120 MiB at 10,000).
-            let report = Box::pin(self.agent.tick()).await;
-            lag.observe(&report);
-            // Taken before the status write, so that a slow write never delays the next tick
-            // past the agent's serving deadline.
-            let pause = self.agent.next_tick_in();
-            let due = self.clock.monotonic() + pause;
-            let snapshot = self.store.last_snapshot(&group);
-            let interval = snapshot
-                .as_ref()
-                .map(|s| s.config.heartbeat_interval.get())
-                .filter(|i| !i.is_zero())
-                .unwrap_or(self.interval);
-            let serve_until = self
-                .agent
-                .decision()
-                .filter(|d| d.role.is_active())
-                .and_then(|d| d.serve_until);
-            self.ticks.finished(&group, interval, pause, serve_until);
-            if report.version.is_some()
-                && let Some(snapshot) = &snapshot
-            {
-                last_ages = ages.observe(snapshot, self.clock.monotonic());
-            }
-            let overdue = lag.overdue(self.clock.monotonic(), interval);
-            // Before the status write, which may wait: notifying only queues, never waits.
-            if let Some(notify) = &mut self.notify {
-                notify.after_tick(
-                    report.decision.as_ref().map(|d| d.role),
-                    snapshot.as_ref().filter(|_| report.version.is_some()),
-                    self.clock.now(),
-                );
-            }
-            Box::pin(self.mirror(
-                &report,
-                snapshot.as_ref(),
-                interval,
-                &last_ages,
-                &mut holder,
-                overdue,
-            ))
-            .await;
+            // Boxed, as the release below: a task's future is as large as its largest await,
+            // and a sleeping group would otherwise hold the tick's kilobytes (12 KiB per group
+            // at 1,000 groups, heaptrack: about 120 MiB at 10,000), and the report and the
+            // snapshot copy it read (10,000 groups, heaptrack, docs/benchmarks.md).
+            let due =
+                Box::pin(self.beat(&group, &mut ages, &mut last_ages, &mut holder, &mut lag)).await;
             let pause = due.saturating_sub(self.clock.monotonic());
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
@@ -122,6 +82,60 @@ impl GroupTask {
         Box::pin(self.agent.release_lock()).await;
         self.clear_metrics(&last_ages, holder);
         self.ticks.stopped(&group);
+    }
+
+    /// One tick and its mirror (status, gauges, notifications); returns when the next tick is
+    /// due, on the monotonic clock.
+    async fn beat(
+        &mut self,
+        group: &GroupId,
+        ages: &mut HeartbeatAges,
+        last_ages: &mut BTreeMap<String, Duration>,
+        holder: &mut Option<String>,
+        lag: &mut HeartbeatLag,
+    ) -> Duration {
+        let report = self.agent.tick().await;
+        lag.observe(&report);
+        // Taken before the status write, so that a slow write never delays the next tick
+        // past the agent's serving deadline.
+        let pause = self.agent.next_tick_in();
+        let due = self.clock.monotonic() + pause;
+        let snapshot = self.store.last_snapshot(group);
+        let interval = snapshot
+            .as_ref()
+            .map(|s| s.config.heartbeat_interval.get())
+            .filter(|i| !i.is_zero())
+            .unwrap_or(self.interval);
+        let serve_until = self
+            .agent
+            .decision()
+            .filter(|d| d.role.is_active())
+            .and_then(|d| d.serve_until);
+        self.ticks.finished(group, interval, pause, serve_until);
+        if report.version.is_some()
+            && let Some(snapshot) = &snapshot
+        {
+            *last_ages = ages.observe(snapshot, self.clock.monotonic());
+        }
+        let overdue = lag.overdue(self.clock.monotonic(), interval);
+        // Before the status write, which may wait: notifying only queues, never waits.
+        if let Some(notify) = &mut self.notify {
+            notify.after_tick(
+                report.decision.as_ref().map(|d| d.role),
+                snapshot.as_ref().filter(|_| report.version.is_some()),
+                self.clock.now(),
+            );
+        }
+        self.mirror(
+            &report,
+            snapshot.as_ref(),
+            interval,
+            last_ages,
+            holder,
+            overdue,
+        )
+        .await;
+        due
     }
 
     async fn mirror(
@@ -143,12 +157,12 @@ impl GroupTask {
             previous: self.writer.written(),
             ages,
             interval: self.interval,
-            wanted: Some(&self.wanted),
+            wanted: Some(self.agent.bootstrap()),
             generation,
             now: self.clock.now(),
         });
         if let Some(budget) = self.liveness_budget {
-            let config = snapshot.map_or(&self.wanted, |s| &s.config);
+            let config = snapshot.map_or(self.agent.bootstrap(), |s| &s.config);
             let problem = budget_problem(
                 interval,
                 config.timeouts.heartbeat.get(),
@@ -162,7 +176,7 @@ impl GroupTask {
             let _ = crate::crd::set_condition(&mut status.conditions, condition);
         }
         let heartbeat_timeout = snapshot
-            .map_or(&self.wanted, |s| &s.config)
+            .map_or(self.agent.bootstrap(), |s| &s.config)
             .timeouts
             .heartbeat;
         let behind = behind_condition(
@@ -318,3 +332,7 @@ impl GroupTask {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "group_task_tests.rs"]
+mod tests;

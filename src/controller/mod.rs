@@ -38,7 +38,7 @@ pub mod redact;
 pub mod run;
 pub mod startup;
 pub mod status;
-mod status_patch;
+pub mod status_patch;
 pub mod supervisor;
 pub mod tap;
 pub mod unreadable;

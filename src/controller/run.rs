@@ -248,6 +248,7 @@ impl Controller {
                     leadership: leadership.clone(),
                     ticks: self.ticks.clone(),
                     liveness_budget: self.liveness_budget,
+                    status_writes: super::status_patch::status_write_turns(),
                 })
                 .with_notifier(self.notifier.clone()),
             ),

@@ -5,7 +5,7 @@
 //! condition naming the error and the fix; nothing acts on it.
 
 use super::context::{Context, ReconcileError};
-use super::{failovers, groups};
+use super::{failovers, groups, watch_cache};
 use crate::crd::{Condition, ConditionStatus, Failover, FailoverGroup, condition_types};
 use crate::store::GroupId;
 use kube::api::{Api, ApiResource, DynamicObject, Patch};
@@ -24,9 +24,9 @@ pub async fn reconcile_group(
     obj: Arc<DynamicObject>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    match obj.as_ref().clone().try_parse::<FailoverGroup>() {
+    match read::<FailoverGroup>(&obj) {
         Ok(fg) => groups::reconcile(Arc::new(fg), ctx).await,
-        Err(e) => report::<FailoverGroup>(&obj, &ctx, &cause(&e)).await,
+        Err(e) => report::<FailoverGroup>(&obj, &ctx, &e).await,
     }
 }
 
@@ -35,10 +35,16 @@ pub async fn reconcile_failover(
     obj: Arc<DynamicObject>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    match obj.as_ref().clone().try_parse::<Failover>() {
+    match read::<Failover>(&obj) {
         Ok(fo) => failovers::reconcile(Arc::new(fo), ctx).await,
-        Err(e) => report::<Failover>(&obj, &ctx, &cause(&e)).await,
+        Err(e) => report::<Failover>(&obj, &ctx, &e).await,
     }
+}
+
+/// The cached object (packed by the watch cache) read as `K`, or what serde said.
+fn read<K: serde::de::DeserializeOwned + Resource>(obj: &DynamicObject) -> Result<K, String> {
+    let unpacked = watch_cache::unpack(obj).map_err(|e| e.to_string())?;
+    unpacked.try_parse::<K>().map_err(|e| cause(&e))
 }
 
 /// What serde said, without the wrapper's own words.
