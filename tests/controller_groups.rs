@@ -8,7 +8,7 @@ mod apiserver;
 mod controller_support;
 
 use controller_support::*;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kubectl_failover::clock::SystemClock;
 use kubectl_failover::crd::{
     Failover, FailoverGroup, FailoverPhase, GroupFailoverStatus, GroupRole,
@@ -345,11 +345,14 @@ async fn editing_a_running_group_s_timeouts_in_one_failover_group_changes_them_f
     })
     .await;
 
-    // An operator raises the heartbeat timeout in west's FailoverGroup only.
-    let mut fg = west_fgs.get("web").await.unwrap();
-    fg.spec.timeouts.heartbeat = "6s".into();
+    // An operator raises the heartbeat timeout in west's FailoverGroup only. A merge patch, as
+    // `kubectl edit` sends: a get-then-replace would race the controller's status writes (409).
     west_fgs
-        .replace("web", &PostParams::default(), &fg)
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"timeouts": {"heartbeat": "6s"}}})),
+        )
         .await
         .unwrap();
     let changed = eventually(

@@ -12,7 +12,7 @@ use apiserver::FakeApiServer;
 use controller_support::*;
 use futures::StreamExt;
 use futures::channel::mpsc;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Controller;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Resource, ResourceExt};
@@ -31,6 +31,7 @@ use kubectl_failover::crd::{FailoverGroup, GroupRole};
 use kubectl_failover::k8s::simulated::{ServingLog, SimulatedCluster};
 use kubectl_failover::store::memory::MemoryStore;
 use kubectl_failover::store::{CoordinationStore, GroupId};
+use serde_json::json;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -204,14 +205,14 @@ async fn the_initial_list_starts_the_agent_a_change_restarts_it_and_a_deletion_w
 
     // A changed spec arrives as Apply: the agent restarts, built from the new settings.
     let reconciled = d.reconciled();
-    let mut changed = d.fgs.get("web").await.unwrap();
-    changed.spec.heartbeat_interval = "5s".into();
-    changed.spec.timeouts.heartbeat = "20s".into();
-    changed.spec.timeouts.unhealthy_primary = "5s".into();
-    changed.spec.timeouts.transitory_state = "60s".into();
+    // A merge patch: a get-then-replace would race the agent's status writes (409).
+    let edit = json!({"spec": {
+        "heartbeatInterval": "5s",
+        "timeouts": {"heartbeat": "20s", "unhealthyPrimary": "5s", "transitoryState": "60s"}
+    }});
     let changed = d
         .fgs
-        .replace("web", &PostParams::default(), &changed)
+        .patch("web", &PatchParams::default(), &Patch::Merge(&edit))
         .await
         .unwrap();
     d.send(WatchEvent::Apply(changed.clone()));
