@@ -5,7 +5,21 @@
 use super::events::AgentEventKind as Kind;
 use crate::protocol::{Blocked, Decision, Note, Refusal, Role};
 use crate::store::{FlipRequest, GroupConfig, HistoryStatus, Phase};
+use chrono::{DateTime, SubsecRound, Utc};
 use std::time::Duration;
+
+/// A write ending a transition whose answer did not come back: it may have landed. What its
+/// CONFIG looks like if it did, and the end to announce then.
+#[derive(Debug, Clone)]
+struct UnconfirmedEnd {
+    version: u64,
+    owner: String,
+    epoch: u64,
+    /// Written by this agent's clock, to the millisecond (as the table keeps it): another
+    /// agent ending the same transition writes its own.
+    last_updated: Option<DateTime<Utc>>,
+    end: Kind,
+}
 
 /// What the agent last knew, to report changes only.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +32,8 @@ pub(super) struct Changes {
     stuck: Option<String>,
     store_error: Option<String>,
     cluster_error: Option<String>,
+    /// Boxed: rare, and the agent of every group carries this struct.
+    unconfirmed_end: Option<Box<UnconfirmedEnd>>,
 }
 
 impl Changes {
@@ -57,32 +73,45 @@ impl Changes {
                 requested_here,
             }),
             // Ended: the `TransitionEnded` event comes only from the agent whose write ended it
-            // (only it knows the outcome without reading history).
+            // (only it knows the outcome without reading history), here if its answer was lost.
             (_, None) => {}
         }
         self.transition = seen;
+        if let Some(pending) = self.unconfirmed_end.take() {
+            let ms = |t: Option<DateTime<Utc>>| t.map(|t| t.trunc_subsecs(3));
+            let landed = cfg.transition.is_none()
+                && cfg.version == pending.version
+                && cfg.owner_cluster == pending.owner
+                && cfg.epoch == pending.epoch
+                && ms(cfg.last_updated) == ms(pending.last_updated);
+            if landed {
+                out.push(pending.end);
+            } else if cfg.version < pending.version {
+                // Not yet decided (a CONFIG older than the write): keep waiting for it.
+                self.unconfirmed_end = Some(pending);
+            }
+        }
+    }
+
+    /// A write ending a transition (`Intent::Finish`) whose answer did not come: announced by
+    /// [`Changes::config`] once a read shows that it landed, dropped once one shows it did not.
+    pub(super) fn end_unconfirmed(&mut self, request: &FlipRequest) {
+        self.unconfirmed_end = end_of(request).map(|end| {
+            Box::new(UnconfirmedEnd {
+                version: request.expected_version + 1,
+                owner: request.new_config.owner_cluster.clone(),
+                epoch: request.new_config.epoch,
+                last_updated: request.new_config.last_updated,
+                end,
+            })
+        });
     }
 
     /// A committed write that ended a transition (`Intent::Finish`).
     pub(super) fn ended(&mut self, request: &FlipRequest, out: &mut Vec<Kind>) {
+        self.unconfirmed_end = None;
         self.config(&request.new_config, false, out);
-        let Some(h) = &request.history else {
-            return;
-        };
-        let mode = h.mode.as_deref().and_then(|m| m.parse().ok());
-        let outcome = h.status.parse::<HistoryStatus>().ok();
-        if let (Some(mode), Some(outcome)) = (mode, outcome) {
-            out.push(Kind::TransitionEnded {
-                id: h.failover_name.clone(),
-                source: h.source_cluster.clone(),
-                target: h.target_cluster.clone(),
-                mode,
-                automatic: h.automatic.unwrap_or(false),
-                outcome,
-                duration: h.duration.map(Duration::from_secs),
-                downtime: h.downtime.map(Duration::from_secs),
-            });
-        }
+        out.extend(end_of(request));
     }
 
     /// The tick's decision (`held`: made without a read, so its notes say nothing new).
@@ -201,5 +230,97 @@ fn blocked_kind(b: &Blocked) -> &'static str {
         Blocked::Suspended { .. } => "suspended",
         Blocked::Cooldown { .. } => "cooldown",
         Blocked::NoEligibleTarget => "no-target",
+    }
+}
+
+/// The `TransitionEnded` a write ending a transition announces (none without its history).
+fn end_of(request: &FlipRequest) -> Option<Kind> {
+    let h = request.history.as_ref()?;
+    Some(Kind::TransitionEnded {
+        id: h.failover_name.clone(),
+        source: h.source_cluster.clone(),
+        target: h.target_cluster.clone(),
+        mode: h.mode.as_deref()?.parse().ok()?,
+        automatic: h.automatic.unwrap_or(false),
+        outcome: h.status.parse::<HistoryStatus>().ok()?,
+        duration: h.duration.map(Duration::from_secs),
+        downtime: h.downtime.map(Duration::from_secs),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{GroupId, HistoryRecord};
+
+    fn request(writer_clock: DateTime<Utc>) -> FlipRequest {
+        let group = GroupId::new("shop", "web").unwrap();
+        let mut new_config = GroupConfig::new("op", group, "west", writer_clock);
+        new_config.epoch = 2;
+        FlipRequest {
+            expected_version: 6,
+            lease_token: "t".into(),
+            new_config,
+            history: Some(HistoryRecord {
+                failover_name: "p1".into(),
+                source_cluster: "east".into(),
+                target_cluster: "west".into(),
+                start_time: writer_clock,
+                end_time: Some(writer_clock),
+                status: "SUCCESS".into(),
+                reason: "test".into(),
+                downtime: Some(1),
+                duration: Some(2),
+                mode: Some("CONSISTENCY".into()),
+                automatic: Some(false),
+                initiator: None,
+                drill: false,
+            }),
+        }
+    }
+
+    fn read(version: u64, last_updated: DateTime<Utc>) -> GroupConfig {
+        let mut c = request(last_updated).new_config;
+        c.version = version;
+        c
+    }
+
+    fn ends(out: &[Kind]) -> usize {
+        out.iter()
+            .filter(|k| matches!(k, Kind::TransitionEnded { .. }))
+            .count()
+    }
+
+    /// Announced once when a read shows this agent's write (to the millisecond the table keeps);
+    /// a read from before the write keeps it waiting.
+    #[test]
+    fn an_unconfirmed_end_is_announced_once_its_write_is_read_back() {
+        let ours = Utc::now();
+        let mut changes = Changes::default();
+        changes.end_unconfirmed(&request(ours));
+        let mut out = Vec::new();
+        changes.config(&read(6, ours), false, &mut out);
+        assert_eq!(ends(&out), 0, "a CONFIG from before the write");
+        changes.config(&read(7, ours.trunc_subsecs(3)), false, &mut out);
+        assert_eq!(ends(&out), 1);
+        changes.config(&read(7, ours), false, &mut out);
+        assert_eq!(ends(&out), 1, "announced twice");
+    }
+
+    /// Another agent's write at the same version (it ended the transition after ours failed):
+    /// that agent announces it, this one forgets its own.
+    #[test]
+    fn an_unconfirmed_end_is_dropped_when_another_write_took_its_place() {
+        let ours = Utc::now();
+        let mut changes = Changes::default();
+        changes.end_unconfirmed(&request(ours));
+        let mut out = Vec::new();
+        changes.config(
+            &read(7, ours + chrono::Duration::milliseconds(40)),
+            false,
+            &mut out,
+        );
+        changes.config(&read(7, ours), false, &mut out);
+        assert_eq!(ends(&out), 0);
     }
 }

@@ -102,7 +102,12 @@ impl Writer<'_> {
                 }
             },
             Intent::AdvancePhase(request) | Intent::Flip(request) | Intent::Finish(request) => {
-                match store.flip_ownership(request).await? {
+                let result = store.flip_ownership(request).await;
+                if result.is_err() && matches!(intent, Intent::Finish(_)) {
+                    // It may have landed: its end is announced once a read shows it did.
+                    self.changes.end_unconfirmed(request);
+                }
+                match result? {
                     FlipOutcome::Committed(written) => {
                         if matches!(intent, Intent::Finish(_)) {
                             self.changes.ended(request, self.events);

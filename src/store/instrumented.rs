@@ -30,6 +30,7 @@ pub struct InstrumentedStore {
     partitioned: AtomicBool,
     hanging: AtomicBool,
     delays: Mutex<HashMap<&'static str, std::time::Duration>>,
+    replies_lost: Mutex<std::collections::HashSet<&'static str>>,
     counts: Mutex<RequestCounts>,
     beats: Mutex<Option<HeartbeatGaps>>,
 }
@@ -64,6 +65,7 @@ impl InstrumentedStore {
             partitioned: AtomicBool::new(false),
             hanging: AtomicBool::new(false),
             delays: Mutex::new(HashMap::new()),
+            replies_lost: Mutex::new(Default::default()),
             counts: Mutex::new(RequestCounts::default()),
             beats: Mutex::new(None),
         }
@@ -105,6 +107,40 @@ impl InstrumentedStore {
             Some(d) => delays.insert(operation, d),
             None => delays.remove(operation),
         };
+    }
+
+    /// Makes every later call of `operation` reach the table and be applied there, but its
+    /// answer never reach the user (`true`), who sees the call time out: a write that landed
+    /// without its caller knowing. Applies to `"flip_ownership"`.
+    pub fn set_reply_lost(&self, operation: &'static str, lost: bool) {
+        let mut set = self.replies_lost.lock().unwrap_or_else(|p| p.into_inner());
+        if lost {
+            set.insert(operation);
+        } else {
+            set.remove(operation);
+        }
+    }
+
+    /// `result` as the user sees it: a timeout if the replies of `operation` are lost.
+    fn reply<T>(
+        &self,
+        operation: &'static str,
+        result: Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let lost = self
+            .replies_lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(operation);
+        if !lost {
+            return result;
+        }
+        Err(StoreError::Unavailable {
+            operation,
+            table: self.inner.describe(),
+            endpoint: format!("(reply loss injected for {})", self.label),
+            message: "the request was sent and no answer came back in time".to_string(),
+        })
     }
 
     /// Whether the user is cut off.
@@ -316,7 +352,8 @@ impl CoordinationStore for InstrumentedStore {
 
     async fn flip_ownership(&self, request: &FlipRequest) -> Result<FlipOutcome, StoreError> {
         self.admit("flip_ownership", Kind::Write).await?;
-        self.inner.flip_ownership(request).await
+        let result = self.inner.flip_ownership(request).await;
+        self.reply("flip_ownership", result)
     }
 }
 

@@ -2,9 +2,9 @@
 
 use super::*;
 
-#[tokio::test]
-async fn a_planned_promote_between_two_agents_ticks_fast_and_moves_serving() {
-    let w = World::new();
+/// Two agents, `a` owning; a planned promote of `b` asked, then both ticked at their own pace
+/// for 5 s, checking at every step that never both serve.
+async fn promote_b(w: &World) -> (Arc<SimulatedCluster>, Arc<SimulatedCluster>) {
     let (a, b) = (w.cluster("a"), w.cluster("b"));
     let (mut agent_a, mut agent_b) = (w.agent(&a, "a"), w.agent(&b, "b"));
     for _ in 0..3 {
@@ -46,17 +46,50 @@ async fn a_planned_promote_between_two_agents_ticks_fast_and_moves_serving() {
         assert_eq!(w.log.overlaps(&gid()), Vec::new());
         w.clock.advance(step);
     }
+    (a, b)
+}
+
+/// The `TransitionEnded` events the agents sent: (cluster, outcome).
+fn ends(w: &World) -> Vec<(String, crate::store::HistoryStatus)> {
+    w.sink
+        .events()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            AgentEventKind::TransitionEnded { outcome, .. } => Some((e.cluster, outcome)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_planned_promote_between_two_agents_ticks_fast_and_moves_serving() {
+    let w = World::new();
+    let (a, b) = promote_b(&w).await;
     let snap = w.store.load_group(OP, &gid()).await.unwrap().unwrap();
     assert_eq!(snap.config.owner_cluster, "b");
     assert_eq!(snap.config.transition, None);
     assert!(b.is_serving(&gid()) && !a.is_serving(&gid()));
-    let ended = w.sink.events().into_iter().find_map(|e| match e.kind {
-        AgentEventKind::TransitionEnded { outcome, .. } => Some((e.cluster, outcome)),
-        _ => None,
-    });
     assert_eq!(
-        ended,
-        Some(("b".into(), crate::store::HistoryStatus::Success))
+        ends(&w),
+        vec![("b".into(), crate::store::HistoryStatus::Success)]
+    );
+}
+
+/// The end of a transition is announced (notifications, Events) by the agent whose write ended
+/// it. When that write lands but its answer is lost (a timeout), the agent learns of it from
+/// its next read: it still announces the end, once, and nobody else does.
+#[tokio::test]
+async fn a_transition_whose_ending_write_lost_its_answer_is_still_announced_once() {
+    let w = World::new();
+    w.store.set_reply_lost("flip_ownership", true);
+    let (a, b) = promote_b(&w).await;
+    let snap = w.store.load_group(OP, &gid()).await.unwrap().unwrap();
+    assert_eq!(snap.config.owner_cluster, "b");
+    assert_eq!(snap.config.transition, None);
+    assert!(b.is_serving(&gid()) && !a.is_serving(&gid()));
+    assert_eq!(
+        ends(&w),
+        vec![("b".into(), crate::store::HistoryStatus::Success)]
     );
 }
 
