@@ -289,7 +289,6 @@ async fn start_and_run(
         namespace: args.watch_namespace.clone().filter(|n| !n.is_empty()),
         leader_election,
         failover_poll: args.failover_poll.get(),
-        resync: Duration::from_secs(300),
     };
     let cluster = Arc::new(KubeCluster::new(
         actions_client,

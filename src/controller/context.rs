@@ -32,7 +32,7 @@ pub struct Context {
     /// The running group agents.
     pub supervisor: tokio::sync::Mutex<Supervisor>,
     /// (group, generation) pairs already reported as malformed, so a Warning is emitted once
-    /// per bad generation rather than at every resync.
+    /// per bad generation rather than at every reconcile (a re-list reconciles every object).
     pub reported_invalid: Mutex<HashSet<(GroupId, i64)>>,
     /// This replica's leadership, checked before every write a reconcile makes.
     pub leadership: Arc<Leadership>,

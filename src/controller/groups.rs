@@ -113,7 +113,10 @@ async fn reconcile_inner(fg: &FailoverGroup, ctx: &Context) -> Result<Action, Re
         tracing::warn!(group = %fg.name_any(), "{why}");
     }
     tracing::debug!(group = %fg.name_any(), ?outcome, "FailoverGroup reconciled");
-    Ok(Action::requeue(ctx.settings.resync))
+    // No timed resync: the agent runs on its own and a task that ends unasked stops the process
+    // (`Supervisor::failed`), so a resync repaired nothing a watch event does not bring, and
+    // kube's scheduler kept an entry per group for it (15 MiB at 10,000 groups).
+    Ok(Action::await_change())
 }
 
 /// A warning when a crashed leader's replacement would take over too late for this group: no

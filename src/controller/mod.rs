@@ -66,8 +66,6 @@ pub struct ControllerSettings {
     pub leader_election: Option<LeaderSettings>,
     /// How often a Failover in progress is checked again.
     pub failover_poll: Duration,
-    /// How often a FailoverGroup is reconciled without a change (resync).
-    pub resync: Duration,
 }
 
 /// Leader election on a coordination.k8s.io/v1 Lease.

@@ -98,7 +98,6 @@ pub fn settings(cluster: &str) -> ControllerSettings {
         namespace: None,
         leader_election: None,
         failover_poll: Duration::from_millis(300),
-        resync: Duration::from_secs(300),
     }
 }
 
