@@ -2,6 +2,7 @@
 //! converge), with no sleeping inside, so a test can drive it with a `ManualClock`.
 
 mod health;
+mod round;
 mod start;
 mod steps;
 
@@ -9,12 +10,11 @@ use super::beat::Heartbeats;
 use super::changes::Changes;
 use super::converge::{Converger, call_bound};
 use super::events::{AgentEventKind, EventSink};
-use super::execute::Writer;
-use super::report::{TickReport, WriteOutcome};
+
 use super::{AgentError, GroupSpec};
 use crate::clock::Clock;
 use crate::k8s::ClusterActions;
-use crate::protocol::{Decision, LocalProgress, Observations, step, validate_timeouts};
+use crate::protocol::{Decision, LocalProgress, Observations, validate_timeouts};
 use crate::store::{CoordinationStore, GroupConfig, GroupId, Lock, Phase, validate_name};
 use health::HealthResult;
 use std::sync::Arc;
@@ -42,7 +42,9 @@ enum Pace {
 
 /// One group in one cluster. See the module doc of `agent` for the tick.
 pub struct GroupAgent {
-    spec: GroupSpec,
+    /// Shared with whoever started the agent (the controller compares a changed
+    /// FailoverGroup's settings with it), never changed.
+    spec: Arc<GroupSpec>,
     me: String,
     store: Arc<dyn CoordinationStore>,
     cluster: Arc<dyn ClusterActions>,
@@ -91,12 +93,13 @@ impl GroupAgent {
     /// An agent for `spec.group` in `cluster`, talking to `store`. Nothing is read or written
     /// until the first tick. Fails when the bootstrap CONFIG is unusable.
     pub fn new(
-        spec: GroupSpec,
+        spec: impl Into<Arc<GroupSpec>>,
         store: Arc<dyn CoordinationStore>,
         cluster: Arc<dyn ClusterActions>,
         clock: Arc<dyn Clock>,
         sink: Arc<dyn EventSink>,
     ) -> Result<GroupAgent, AgentError> {
+        let spec = spec.into();
         let me = cluster.cluster_name().to_string();
         if spec.bootstrap.group != spec.group {
             return Err(AgentError::BootstrapForAnotherGroup {
@@ -153,6 +156,11 @@ impl GroupAgent {
     /// The CONFIG its FailoverGroup asks for (written when the table has none).
     pub fn bootstrap(&self) -> &GroupConfig {
         &self.spec.bootstrap
+    }
+
+    /// The spec the agent runs with.
+    pub fn spec(&self) -> &Arc<GroupSpec> {
+        &self.spec
     }
 
     /// This agent's cluster.
@@ -254,161 +262,6 @@ impl GroupAgent {
             network: &mut self.network,
             progress: &mut self.progress,
         }
-    }
-
-    /// Switches the cluster off before any store call of this tick when the last decision
-    /// says it must (its serving deadline passed, or a deactivation is unfinished), or when
-    /// this agent never read the group and an earlier incarnation's service may have run out
-    /// (`fence_at_start`): those steps need only the cluster, and must not wait for a store
-    /// that may not answer.
-    async fn fence_before_the_store(&mut self, events: &mut Vec<AgentEventKind>) {
-        let now = self.clock.monotonic();
-        let decision = match &self.previous {
-            Some(previous) => previous.hold(now),
-            None => match self.fence_at_start(now, events) {
-                Some(decision) => decision,
-                None => return,
-            },
-        };
-        if decision.role.is_active() || self.progress.deactivated {
-            return;
-        }
-        let _ = self.converger().run(&decision).await;
-    }
-
-    /// One full round: heartbeat, read, observe, step, writes, converge; the cluster's health
-    /// is read alongside (off the heartbeat's path, see `group/health.rs`).
-    pub async fn tick(&mut self) -> TickReport {
-        let at = self.clock.monotonic();
-        self.tick_started = at;
-        let mut events = Vec::new();
-        let mut report = TickReport {
-            at,
-            heartbeat_seq: None,
-            version: None,
-            decision: None,
-            held: false,
-            writes: Vec::new(),
-            store_error: None,
-            cluster_error: None,
-            converged: false,
-            pending: None,
-        };
-
-        self.fence_before_the_store(&mut events).await;
-        let probe = self.start_health(&mut report).await;
-        let health = async move {
-            match probe {
-                Some(probe) => Some(probe.await),
-                None => None,
-            }
-        };
-        let ((), late) = tokio::join!(self.round(&mut report, &mut events), health);
-        if let Some(result) = late {
-            self.health_answered(result, &mut report);
-        }
-        self.finish(&mut report, events);
-        self.last_tick_finished = Some(self.clock.monotonic());
-        report
-    }
-
-    /// The tick without the health read: heartbeat, read, observe, step, writes, converge.
-    async fn round(&mut self, report: &mut TickReport, events: &mut Vec<AgentEventKind>) {
-        self.heartbeat(report).await;
-        let read_sent_at = self.clock.monotonic();
-        let include_lock = self.previous.as_ref().is_none_or(|d| d.read_lock_next);
-        let snapshot = self.read(include_lock, report).await;
-        let now = self.clock.monotonic();
-
-        let decision = match &snapshot {
-            Some(snap) => {
-                self.fenced_at_start = false;
-                self.observations.observe(snap, include_lock, now);
-                self.heartbeats.saw(snap, &self.me);
-                self.changes.config(&snap.config, false, events);
-                let facts = self.facts(snap, now, read_sent_at, report).await;
-                Some(step(&self.spec.policy, snap, &self.observations, &facts))
-            }
-            None => {
-                report.held = true;
-                match &self.previous {
-                    Some(previous) => Some(previous.hold(now)),
-                    None => self.fence_at_start(now, events),
-                }
-            }
-        };
-        let Some(decision) = decision else {
-            // Never read the group, within its one bounded attempt to prove that the cluster
-            // may serve: it is left alone until `created + min(interval, serve window)`, when
-            // an agent that has still not read the group fences it (`fence_at_start`, see
-            // `group/start.rs`).
-            return;
-        };
-        self.changes.decision(&decision, report.held, events);
-        if decision.forget_lock && self.lock.take().is_some() {
-            events.push(AgentEventKind::LockLost);
-        }
-        // A held decision has no writes: they need a fresh read.
-        if snapshot.is_some() {
-            let budget = self.call_budget();
-            let mut writer = Writer {
-                store: self.store.as_ref(),
-                operator_id: &self.spec.bootstrap.operator_id,
-                group: &self.spec.group,
-                lock: &mut self.lock,
-                changes: &mut self.changes,
-                events,
-            };
-            // Bounded like every store call of a tick. A write cut off here may still have
-            // landed: every one of them is conditional, and the next read shows what happened.
-            match tokio::time::timeout(budget, writer.run(&decision.writes)).await {
-                Ok((writes, error)) => {
-                    report.writes = writes;
-                    report.store_error = report.store_error.take().or(error);
-                }
-                Err(_) => {
-                    report.store_error.get_or_insert(format!(
-                        "the store did not answer the decision's writes within {budget:?}; the next read shows which of them landed"
-                    ));
-                }
-            }
-        }
-
-        let converged = self.converger().run(&decision).await;
-        report.converged = converged.done;
-        report.pending = converged.pending;
-        report.cluster_error = report.cluster_error.take().or(converged.error);
-        if self.fenced_at_start && report.pending.is_none() {
-            report.pending = Some(self.start_fence_message(self.clock.monotonic()));
-        }
-
-        let new_ack = decision.report.ack.is_some()
-            && self.previous.as_ref().map(|p| &p.report.ack) != Some(&decision.report.ack);
-        let involved = snapshot
-            .as_ref()
-            .and_then(|s| s.config.transition.as_ref())
-            .is_some_and(|t| t.source == self.me || t.target == self.me);
-        // A write that landed (a request, the lock, a phase) changed the group: the next step
-        // of the transition follows at once. A renewal alone changes nothing anyone waits for.
-        let wrote = report
-            .writes
-            .iter()
-            .any(|w| w.outcome == WriteOutcome::Applied && w.intent != "renew-lock");
-        // A failed read must not make the agent hammer the store: it waits a full interval,
-        // unless its cluster is still being switched off (every tick moves that on).
-        self.pace = if report.held && (report.converged || decision.role.is_active()) {
-            Pace::Steady
-        } else if report.held {
-            Pace::Transition
-        } else if wrote || new_ack {
-            Pace::FollowUp
-        } else if involved || self.lock.is_some() {
-            Pace::Transition
-        } else {
-            Pace::Steady
-        };
-        report.decision = Some(decision.clone());
-        self.previous = Some(decision);
     }
 
     /// Releases the lock this agent holds, if any (on shutdown: the next driver need not wait a

@@ -62,12 +62,19 @@ impl StatusWriter {
         }
         // The semaphore is never closed; were it, writing without a turn is still correct.
         let _turn = self.turns.acquire().await.ok();
-        let body = serde_json::json!({ "status": patch_body(&self.written, &status) });
-        self.api
-            .patch_status(&self.name, &super::patch_params(), &Patch::Merge(&body))
-            .await?;
+        // Boxed: the request's future is kilobytes, which every group waiting for its turn
+        // (all of them while the API server does not answer) would otherwise hold.
+        Box::pin(self.send(&status)).await?;
         self.written = status;
         Ok(true)
+    }
+
+    async fn send(&self, status: &FailoverGroupStatus) -> Result<(), kube::Error> {
+        let body = serde_json::json!({ "status": patch_body(&self.written, status) });
+        self.api
+            .patch_status(&self.name, &super::patch_params(), &Patch::Merge(&body))
+            .await
+            .map(drop)
     }
 }
 

@@ -16,7 +16,6 @@ use crate::agent::{AgentError, GroupAgent, GroupSpec};
 use crate::clock::Clock;
 use crate::crd::{FailoverGroup, GroupSettings};
 use crate::k8s::ClusterActions;
-use crate::protocol::GroupPolicy;
 use crate::store::{GroupConfig, GroupId};
 use kube::{Api, Resource, ResourceExt};
 use std::collections::HashMap;
@@ -51,29 +50,21 @@ pub struct AgentDeps {
     pub status_writes: Arc<tokio::sync::Semaphore>,
 }
 
-/// What an agent was built from; a change restarts it. The bootstrap CONFIG's `lastUpdated`
-/// is the time of the conversion, not a setting, so it is left out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Fingerprint {
-    policy: GroupPolicy,
-    bootstrap: GroupConfig,
+/// Whether `settings` are those `spec` runs with, the bootstrap's time stamp aside (it is the
+/// time of each reconcile).
+fn same_settings(spec: &GroupSpec, settings: &GroupSettings) -> bool {
+    let unstamped = |c: &GroupConfig| GroupConfig {
+        last_updated: None,
+        ..c.clone()
+    };
+    spec.policy == settings.policy && unstamped(&spec.bootstrap) == unstamped(&settings.bootstrap)
 }
 
-impl Fingerprint {
-    fn of(settings: &GroupSettings) -> Self {
-        let mut bootstrap = settings.bootstrap.clone();
-        bootstrap.last_updated = None;
-        Fingerprint {
-            policy: settings.policy.clone(),
-            bootstrap,
-        }
-    }
-}
-
-/// One running agent. The fingerprint is boxed: inline it made every entry of the map 624
-/// bytes, which the map holds twice while it grows (11 MiB at 10,000 groups).
+/// One running agent. Its spec is the agent's own, shared: a copy inline made every entry of
+/// the map 624 bytes, which the map holds twice while it grows (11 MiB at 10,000 groups), and
+/// a boxed copy still a kilobyte per group with its strings.
 struct Running {
-    fingerprint: Box<Fingerprint>,
+    spec: Arc<GroupSpec>,
     stop: watch::Sender<bool>,
     handle: JoinHandle<()>,
     generation: Arc<AtomicI64>,
@@ -125,11 +116,10 @@ impl Supervisor {
         fg: &FailoverGroup,
         settings: GroupSettings,
     ) -> Result<Upserted, AgentError> {
-        let fingerprint = Fingerprint::of(&settings);
         let generation = fg.metadata.generation.unwrap_or(0);
         let mut outcome = Upserted::Started;
         if let Some(running) = self.running.get(&settings.group) {
-            if *running.fingerprint == fingerprint && !running.handle.is_finished() {
+            if same_settings(&running.spec, &settings) && !running.handle.is_finished() {
                 running.generation.store(generation, Ordering::SeqCst);
                 return Ok(Upserted::Unchanged);
             }
@@ -161,6 +151,7 @@ impl Supervisor {
         let cluster: Arc<dyn ClusterActions> =
             Arc::new(LeaderOnly::new(d.cluster.clone(), d.leadership.clone()));
         let agent = GroupAgent::new(spec, d.store.clone(), cluster, d.clock.clone(), sink)?;
+        let agent_spec = agent.spec().clone();
         let api: Api<FailoverGroup> = Api::namespaced(d.client.clone(), &group.namespace);
         let generation = Arc::new(AtomicI64::new(generation));
         let task = GroupTask {
@@ -181,7 +172,7 @@ impl Supervisor {
             ticks: d.ticks.clone(),
             liveness_budget: d.liveness_budget,
             budget_reported: None,
-            notify,
+            notify: notify.map(Box::new),
             first_tick_delay: crate::agent::stagger::first_tick_delay(
                 &group,
                 interval,
@@ -196,7 +187,7 @@ impl Supervisor {
         self.running.insert(
             group,
             Running {
-                fingerprint: Box::new(fingerprint),
+                spec: agent_spec,
                 stop,
                 handle,
                 generation,
@@ -253,11 +244,11 @@ mod tests {
     /// The map of running agents has an entry per group and holds its entries twice while it
     /// grows: the settings stay out of it (624 bytes an entry inline, 11 MiB at 10,000 groups).
     #[test]
-    fn a_running_entry_keeps_the_settings_it_compares_out_of_the_map() {
+    fn a_running_entry_shares_the_settings_it_compares_with_its_agent() {
         let entry = std::mem::size_of::<super::Running>();
         assert!(
             entry <= 64,
-            "a running entry is {entry} bytes: its fingerprint is held inline again"
+            "a running entry is {entry} bytes: its settings are held inline again"
         );
     }
 }

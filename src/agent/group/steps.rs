@@ -25,6 +25,14 @@ async fn bounded<T>(
     }
 }
 
+/// What a read leads to before it can return.
+enum AfterRead {
+    /// Bring an edited FailoverGroup's settings into CONFIG, then read again if it changed.
+    Sync(Box<GroupSnapshot>),
+    /// Create the missing CONFIG, then read again.
+    Create,
+}
+
 impl GroupAgent {
     /// Writes this tick's heartbeat, with the cluster's last health answer (it is never
     /// waited for here); on success remembers when it was sent.
@@ -67,67 +75,88 @@ impl GroupAgent {
         include_lock: bool,
         report: &mut TickReport,
     ) -> Option<GroupSnapshot> {
-        let (op, group) = (&self.spec.bootstrap.operator_id, &self.spec.group);
         let mut created = false;
         let mut synced = !self.spec.settings_from_spec;
         loop {
-            let budget = self.call_budget();
-            let read = self.store.load_group_with(op, group, include_lock);
-            match bounded(budget, "read the group", read).await {
-                Ok(Some(snap)) => {
-                    report.version = Some(snap.config.version);
-                    self.version = Some(snap.config.version);
-                    self.phase = snap.config.transition.as_ref().map(|t| t.phase);
-                    // Timeouts the protocol refuses (an interval of 0s, say) must not set the
-                    // pace: keep ticking at the bootstrap's validated interval meanwhile.
-                    self.interval = match validate_timeouts(&snap.config) {
-                        Ok(()) => snap.config.heartbeat_interval.get(),
-                        Err(_) => self.spec.bootstrap.heartbeat_interval.get(),
-                    };
-                    if !synced {
+            // The answer lives only in this block: the rare steps after it (boxed) are awaited
+            // with nothing but a box held, so a read waiting for the store stays small.
+            let next = {
+                let (op, group) = (&self.spec.bootstrap.operator_id, &self.spec.group);
+                let budget = self.call_budget();
+                let read = self.store.load_group_with(op, group, include_lock);
+                match bounded(budget, "read the group", read).await {
+                    Ok(Some(snap)) => {
+                        self.note_read(&snap, report);
+                        if synced {
+                            return Some(snap);
+                        }
                         synced = true;
-                        if self.sync_spec(&snap, report).await {
-                            continue;
-                        }
+                        AfterRead::Sync(Box::new(snap))
                     }
-                    return Some(snap);
+                    Ok(None) if !created => AfterRead::Create,
+                    Ok(None) => {
+                        let message = format!(
+                            "group {group} has no CONFIG in {} even after creating it",
+                            self.store.describe()
+                        );
+                        report.store_error.get_or_insert(message);
+                        return None;
+                    }
+                    Err(e) => {
+                        report.store_error.get_or_insert(e);
+                        return None;
+                    }
                 }
-                Ok(None) if !created => {
-                    let mut config = self.spec.bootstrap.clone();
-                    config.last_updated = Some(self.clock.now());
-                    if self.spec.settings_from_spec {
-                        let text = spec_text(&self.spec.bootstrap);
-                        config.applied_specs.insert(self.me.clone(), text);
+            };
+            match next {
+                AfterRead::Sync(snap) => {
+                    if !Box::pin(self.sync_spec(&snap, report)).await {
+                        return Some(*snap);
                     }
-                    let budget = self.call_budget();
-                    let create = self.store.create_config(&config);
-                    match bounded(budget, "create the group's CONFIG", create).await {
-                        Ok(CreateOutcome::Created(_)) => {
-                            tracing::info!(group = %group, cluster = %self.me, owner = %config.owner_cluster, "created the group's CONFIG from the bootstrap");
-                        }
-                        // As good: another cluster bootstrapped it first; its CONFIG wins.
-                        Ok(CreateOutcome::AlreadyExists(_)) => {}
-                        Err(e) => {
-                            report.store_error.get_or_insert(e);
-                            return None;
-                        }
+                }
+                AfterRead::Create => {
+                    if let Err(e) = Box::pin(self.create_config()).await {
+                        report.store_error.get_or_insert(e);
+                        return None;
                     }
                     created = true;
                 }
-                Ok(None) => {
-                    let message = format!(
-                        "group {group} has no CONFIG in {} even after creating it",
-                        self.store.describe()
-                    );
-                    report.store_error.get_or_insert(message);
-                    return None;
-                }
-                Err(e) => {
-                    report.store_error.get_or_insert(e);
-                    return None;
-                }
             }
         }
+    }
+
+    /// What a successful read tells the agent at once: CONFIG's version, phase and interval.
+    fn note_read(&mut self, snap: &GroupSnapshot, report: &mut TickReport) {
+        report.version = Some(snap.config.version);
+        self.version = Some(snap.config.version);
+        self.phase = snap.config.transition.as_ref().map(|t| t.phase);
+        // Timeouts the protocol refuses (an interval of 0s, say) must not set the pace: keep
+        // ticking at the bootstrap's validated interval meanwhile.
+        self.interval = match validate_timeouts(&snap.config) {
+            Ok(()) => snap.config.heartbeat_interval.get(),
+            Err(_) => self.spec.bootstrap.heartbeat_interval.get(),
+        };
+    }
+
+    /// Creates the group's CONFIG from the bootstrap (another cluster's, created first, is as
+    /// good).
+    async fn create_config(&self) -> Result<(), String> {
+        let mut config = self.spec.bootstrap.clone();
+        config.last_updated = Some(self.clock.now());
+        if self.spec.settings_from_spec {
+            let text = spec_text(&self.spec.bootstrap);
+            config.applied_specs.insert(self.me.clone(), text);
+        }
+        let budget = self.call_budget();
+        let create = self.store.create_config(&config);
+        match bounded(budget, "create the group's CONFIG", create).await? {
+            CreateOutcome::Created(_) => {
+                tracing::info!(group = %self.spec.group, cluster = %self.me, owner = %config.owner_cluster, "created the group's CONFIG from the bootstrap");
+            }
+            // As good: another cluster bootstrapped it first; its CONFIG wins.
+            CreateOutcome::AlreadyExists(_) => {}
+        }
+        Ok(())
     }
 
     /// Brings an edited FailoverGroup's settings into CONFIG, or records the spec as seen
