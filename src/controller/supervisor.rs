@@ -244,7 +244,7 @@ mod tests {
     /// The map of running agents has an entry per group and holds its entries twice while it
     /// grows: the settings stay out of it (624 bytes an entry inline, 11 MiB at 10,000 groups).
     #[test]
-    fn a_running_entry_shares_the_settings_it_compares_with_its_agent() {
+    fn a_running_entry_keeps_the_settings_it_compares_out_of_the_map() {
         let entry = std::mem::size_of::<super::Running>();
         assert!(
             entry <= 64,
