@@ -49,3 +49,21 @@ pub struct TickReport {
     /// start ...; fenced ...").
     pub pending: Option<String>,
 }
+
+impl TickReport {
+    /// A tick started at `at` that has done nothing yet.
+    pub fn starting(at: Duration) -> TickReport {
+        TickReport {
+            at,
+            heartbeat_seq: None,
+            version: None,
+            decision: None,
+            held: false,
+            writes: Vec::new(),
+            store_error: None,
+            cluster_error: None,
+            converged: false,
+            pending: None,
+        }
+    }
+}

@@ -90,16 +90,8 @@ mod tests {
 
     fn tick(at: u64, written: bool) -> TickReport {
         TickReport {
-            at: secs(at),
             heartbeat_seq: written.then_some(at),
-            version: None,
-            decision: None,
-            held: false,
-            writes: Vec::new(),
-            store_error: None,
-            cluster_error: None,
-            converged: false,
-            pending: None,
+            ..TickReport::starting(secs(at))
         }
     }
 

@@ -37,18 +37,7 @@ impl GroupAgent {
         let at = self.clock.monotonic();
         self.tick_started = at;
         let mut events = Vec::new();
-        let mut report = TickReport {
-            at,
-            heartbeat_seq: None,
-            version: None,
-            decision: None,
-            held: false,
-            writes: Vec::new(),
-            store_error: None,
-            cluster_error: None,
-            converged: false,
-            pending: None,
-        };
+        let mut report = TickReport::starting(at);
 
         self.fence_before_the_store(&mut events).await;
         let probe = self.start_health(&mut report).await;

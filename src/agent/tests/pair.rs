@@ -3,8 +3,9 @@
 use super::*;
 
 /// Two agents, `a` owning; a planned promote of `b` asked, then both ticked at their own pace
-/// for 5 s, checking at every step that never both serve.
-async fn promote_b(w: &World) -> (Arc<SimulatedCluster>, Arc<SimulatedCluster>) {
+/// for 5 s, checking at every step that never both serve; then `b` owns and serves, and its
+/// agent announced the end once.
+async fn promote_b(w: &World) {
     let (a, b) = (w.cluster("a"), w.cluster("b"));
     let (mut agent_a, mut agent_b) = (w.agent(&a, "a"), w.agent(&b, "b"));
     for _ in 0..3 {
@@ -46,7 +47,15 @@ async fn promote_b(w: &World) -> (Arc<SimulatedCluster>, Arc<SimulatedCluster>) 
         assert_eq!(w.log.overlaps(&gid()), Vec::new());
         w.clock.advance(step);
     }
-    (a, b)
+    let snap = w.store.load_group(OP, &gid()).await.unwrap().unwrap();
+    assert_eq!(snap.config.owner_cluster, "b");
+    assert_eq!(snap.config.transition, None);
+    assert!(b.is_serving(&gid()) && !a.is_serving(&gid()));
+    assert_eq!(
+        ends(&w),
+        vec![("b".into(), crate::store::HistoryStatus::Success)],
+        "the end announced once, by the cluster whose write ended it"
+    );
 }
 
 /// The `TransitionEnded` events the agents sent: (cluster, outcome).
@@ -64,15 +73,7 @@ fn ends(w: &World) -> Vec<(String, crate::store::HistoryStatus)> {
 #[tokio::test]
 async fn a_planned_promote_between_two_agents_ticks_fast_and_moves_serving() {
     let w = World::new();
-    let (a, b) = promote_b(&w).await;
-    let snap = w.store.load_group(OP, &gid()).await.unwrap().unwrap();
-    assert_eq!(snap.config.owner_cluster, "b");
-    assert_eq!(snap.config.transition, None);
-    assert!(b.is_serving(&gid()) && !a.is_serving(&gid()));
-    assert_eq!(
-        ends(&w),
-        vec![("b".into(), crate::store::HistoryStatus::Success)]
-    );
+    promote_b(&w).await;
 }
 
 /// The end of a transition is announced (notifications, Events) by the agent whose write ended
@@ -82,15 +83,7 @@ async fn a_planned_promote_between_two_agents_ticks_fast_and_moves_serving() {
 async fn a_transition_whose_ending_write_lost_its_answer_is_still_announced_once() {
     let w = World::new();
     w.store.set_reply_lost("flip_ownership", true);
-    let (a, b) = promote_b(&w).await;
-    let snap = w.store.load_group(OP, &gid()).await.unwrap().unwrap();
-    assert_eq!(snap.config.owner_cluster, "b");
-    assert_eq!(snap.config.transition, None);
-    assert!(b.is_serving(&gid()) && !a.is_serving(&gid()));
-    assert_eq!(
-        ends(&w),
-        vec![("b".into(), crate::store::HistoryStatus::Success)]
-    );
+    promote_b(&w).await;
 }
 
 /// Ticks `agents` in turn at their own pace for `span`, in 50 ms steps.
