@@ -52,7 +52,7 @@ async fn promote_b(w: &World) {
     assert_eq!(snap.config.transition, None);
     assert!(b.is_serving(&gid()) && !a.is_serving(&gid()));
     assert_eq!(
-        ends(&w),
+        ends(w),
         vec![("b".into(), crate::store::HistoryStatus::Success)],
         "the end announced once, by the cluster whose write ended it"
     );
