@@ -93,8 +93,10 @@ impl Changes {
         }
     }
 
-    /// A write ending a transition (`Intent::Finish`) whose answer did not come: announced by
-    /// [`Changes::config`] once a read shows that it landed, dropped once one shows it did not.
+    /// A write ending a transition (`Intent::Finish`) about to be sent, whose answer may not
+    /// come: announced by [`Changes::config`] once a read shows that it landed, dropped once
+    /// one shows it did not, or when its answer says so ([`Changes::ended`],
+    /// [`Changes::end_refused`]).
     pub(super) fn end_unconfirmed(&mut self, request: &FlipRequest) {
         self.unconfirmed_end = end_of(request).map(|end| {
             Box::new(UnconfirmedEnd {
@@ -105,6 +107,12 @@ impl Changes {
                 end,
             })
         });
+    }
+
+    /// A write ending a transition that certainly did not land (cancelled by its condition,
+    /// or refused before it was sent).
+    pub(super) fn end_refused(&mut self) {
+        self.unconfirmed_end = None;
     }
 
     /// A committed write that ended a transition (`Intent::Finish`).
@@ -320,6 +328,19 @@ mod tests {
             false,
             &mut out,
         );
+        changes.config(&read(7, ours), false, &mut out);
+        assert_eq!(ends(&out), 0);
+    }
+
+    /// A write refused before it was sent (this replica lost the lead) or cancelled by its
+    /// condition did not land: even a read that looks like it announces nothing.
+    #[test]
+    fn an_end_refused_is_never_announced() {
+        let ours = Utc::now();
+        let mut changes = Changes::default();
+        changes.end_unconfirmed(&request(ours));
+        changes.end_refused();
+        let mut out = Vec::new();
         changes.config(&read(7, ours), false, &mut out);
         assert_eq!(ends(&out), 0);
     }

@@ -102,10 +102,17 @@ impl Writer<'_> {
                 }
             },
             Intent::AdvancePhase(request) | Intent::Flip(request) | Intent::Finish(request) => {
-                let result = store.flip_ownership(request).await;
-                if result.is_err() && matches!(intent, Intent::Finish(_)) {
-                    // It may have landed: its end is announced once a read shows it did.
+                let finish = matches!(intent, Intent::Finish(_));
+                if finish {
+                    // Remembered before it is sent: the tick's bound on its writes may drop
+                    // this call with no answer at all, and the write may still have landed.
+                    // Its end is then announced once a read shows that it did.
                     self.changes.end_unconfirmed(request);
+                }
+                let result = store.flip_ownership(request).await;
+                if finish && matches!(result, Err(StoreError::NotLeading { .. })) {
+                    // Refused before it was sent: it cannot have landed.
+                    self.changes.end_refused();
                 }
                 match result? {
                     FlipOutcome::Committed(written) => {
@@ -117,6 +124,9 @@ impl Writer<'_> {
                         WriteOutcome::Applied
                     }
                     FlipOutcome::Cancelled(conflict) => {
+                        if finish {
+                            self.changes.end_refused();
+                        }
                         if conflict.lock_lost {
                             self.lost_lock();
                         }

@@ -30,9 +30,18 @@ pub struct InstrumentedStore {
     partitioned: AtomicBool,
     hanging: AtomicBool,
     delays: Mutex<HashMap<&'static str, std::time::Duration>>,
-    replies_lost: Mutex<std::collections::HashSet<&'static str>>,
+    replies_lost: Mutex<HashMap<&'static str, ReplyLoss>>,
     counts: Mutex<RequestCounts>,
     beats: Mutex<Option<HeartbeatGaps>>,
+}
+
+/// How the answer of a call that was applied fails to reach its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyLoss {
+    /// The caller gets a timeout error at once.
+    TimedOut,
+    /// The caller gets nothing: the call waits until the caller's own deadline drops it.
+    Never,
 }
 
 /// Per group, when its last heartbeat was written, and the gaps between successive ones: how
@@ -113,27 +122,36 @@ impl InstrumentedStore {
     /// answer never reach the user (`true`), who sees the call time out: a write that landed
     /// without its caller knowing. Applies to `"flip_ownership"`.
     pub fn set_reply_lost(&self, operation: &'static str, lost: bool) {
-        let mut set = self.replies_lost.lock().unwrap_or_else(|p| p.into_inner());
-        if lost {
-            set.insert(operation);
-        } else {
-            set.remove(operation);
-        }
+        self.set_reply_loss(operation, lost.then_some(ReplyLoss::TimedOut));
+    }
+
+    /// How the answers of later calls of `operation` are lost once the call was applied
+    /// (`None`: they are not). Applies to `"flip_ownership"`.
+    pub fn set_reply_loss(&self, operation: &'static str, loss: Option<ReplyLoss>) {
+        let mut map = self.replies_lost.lock().unwrap_or_else(|p| p.into_inner());
+        match loss {
+            Some(loss) => map.insert(operation, loss),
+            None => map.remove(operation),
+        };
     }
 
     /// `result` as the user sees it: a timeout if the replies of `operation` are lost.
-    fn reply<T>(
+    async fn reply<T>(
         &self,
         operation: &'static str,
         result: Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let lost = self
+        let loss = self
             .replies_lost
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(operation);
-        if !lost {
-            return result;
+            .get(operation)
+            .copied();
+        match loss {
+            None => return result,
+            // Only the caller's own deadline ends the call.
+            Some(ReplyLoss::Never) => std::future::pending::<()>().await,
+            Some(ReplyLoss::TimedOut) => {}
         }
         Err(StoreError::Unavailable {
             operation,
@@ -353,7 +371,7 @@ impl CoordinationStore for InstrumentedStore {
     async fn flip_ownership(&self, request: &FlipRequest) -> Result<FlipOutcome, StoreError> {
         self.admit("flip_ownership", Kind::Write).await?;
         let result = self.inner.flip_ownership(request).await;
-        self.reply("flip_ownership", result)
+        self.reply("flip_ownership", result).await
     }
 }
 
