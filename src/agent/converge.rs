@@ -38,10 +38,16 @@ pub(super) fn call_bound(
     }
 }
 
-/// Runs one cluster call for at most `bound`. `Err(message)` when it did not answer in time
-/// (naming the cluster, `what` it was asked and the bound), `Ok` with its own result otherwise.
+/// What [`call_bound`] allows, as the messages of calls that ran out of it explain it.
+pub(super) const CALL_BOUND: &str = "one heartbeat interval, and never past the serving deadline";
+/// What a deactivation's step is allowed ([`Converger::run`]), as its messages explain it.
+const STEP_SHARE: &str = "an equal share of what is left of one heartbeat interval, which the deactivation's remaining steps split";
+
+/// Runs one cluster call for at most `bound` (`why` says where the bound comes from).
+/// `Err(message)` when it did not answer in time (naming the cluster, `what` it was asked and
+/// the bound), `Ok` with its own result otherwise.
 pub(super) async fn bounded<T>(
-    bound: Duration,
+    (bound, why): (Duration, &str),
     cluster: &str,
     group: &GroupId,
     what: &str,
@@ -49,7 +55,7 @@ pub(super) async fn bounded<T>(
 ) -> Result<T, String> {
     tokio::time::timeout(bound, call).await.map_err(|_| {
         format!(
-            "cluster {cluster} did not answer in time to {what} for {group} (allowed {bound:?}: one heartbeat interval, shared by the steps of a deactivation, and never past the serving deadline); treated as a failed call"
+            "cluster {cluster} did not answer in time to {what} for {group} (allowed {bound:?}: {why}); treated as a failed call"
         )
     })
 }
@@ -88,7 +94,13 @@ impl Converger<'_> {
             self.record(d, false);
             return out;
         }
-        for action in d.role.actions() {
+        // A deactivation's steps share one interval (tokio's time, as the bounds are): each
+        // gets an equal share of what is left, so a step that answers at once leaves its share
+        // to a slow one (a loaded API server), and one that hangs still leaves the later
+        // steps a quarter each.
+        let shared_until = (!active).then(|| tokio::time::Instant::now() + self.interval);
+        let actions = d.role.actions();
+        for (done, action) in actions.into_iter().enumerate() {
             // Never start an activation step past the deadline: the next tick steps again and
             // will be FENCED unless a newer heartbeat succeeded.
             if active && d.serve_until.is_some_and(|u| self.clock.monotonic() >= u) {
@@ -98,7 +110,8 @@ impl Converger<'_> {
             }
             let call = self.cluster.apply(self.group, action, d.epoch);
             let what = format!("apply {action:?}");
-            match self.bounded(d, &what, call).await {
+            let share = shared_until.map(|until| (until, (actions.len() - done) as u32));
+            match self.bounded(d, share, &what, call).await {
                 Ok(Ok(Progress::Done)) => self.stamp(action),
                 Ok(Ok(Progress::Pending(what))) => {
                     out.pending = Some(format!("{action:?}: {what}"));
@@ -140,7 +153,7 @@ impl Converger<'_> {
             None => UNLIMITED_SERVING_LEASE,
         };
         let call = self.cluster.renew_serving_lease(self.group, lease);
-        match self.bounded(d, "renew the serving lease", call).await {
+        match self.bounded(d, None, "renew the serving lease", call).await {
             Ok(Ok(enforced)) => {
                 tracing::trace!(group = %self.group, ?lease, enforced, "serving lease renewed");
                 true
@@ -159,20 +172,28 @@ impl Converger<'_> {
     /// Runs one call for `d` within its bound: the interval, and never past the deadline of
     /// a decision that lets the cluster serve. A deactivation has no serving deadline (it is
     /// what happens once that has passed) and goes on past a step that fails, so its steps
-    /// share one interval: a step whose call hangs (a stuck admission webhook on the Ingress)
-    /// then delays the steps after it by a fraction of the interval, not by a whole one each
-    /// time it is tried, and the workloads still stop before another cluster takes over.
+    /// share one interval (`share`: until when, and how many steps are left, this one
+    /// included): a step whose call hangs (a stuck admission webhook on the Ingress) then
+    /// delays the steps after it by a fraction of the interval, not by a whole one each time
+    /// it is tried, and the workloads still stop before another cluster takes over.
     async fn bounded<T>(
         &self,
         d: &Decision,
+        share: Option<(tokio::time::Instant, u32)>,
         what: &str,
         call: impl Future<Output = T>,
     ) -> Result<T, String> {
-        let deadline = d.serve_until.filter(|_| d.role.is_active());
-        let mut bound = call_bound(self.interval, deadline, self.clock.monotonic());
-        if !d.role.is_active() {
-            bound /= Action::DEACTIVATE.len() as u32;
-        }
+        let bound = match share {
+            Some((until, steps_left)) => (
+                until.saturating_duration_since(tokio::time::Instant::now()) / steps_left.max(1),
+                STEP_SHARE,
+            ),
+            None => {
+                let deadline = d.serve_until.filter(|_| d.role.is_active());
+                let now = self.clock.monotonic();
+                (call_bound(self.interval, deadline, now), CALL_BOUND)
+            }
+        };
         let name = self.cluster.cluster_name();
         bounded(bound, name, self.group, what, call).await
     }

@@ -215,7 +215,8 @@ impl GroupAgent {
             let (budget, group) = (self.call_budget(), &self.spec.group);
             let call = self.cluster.has_volume_replications(group);
             let what = "tell whether there are volume replications";
-            match converge::bounded(budget, &self.me, group, what, call).await {
+            let bound = (budget, converge::CALL_BOUND);
+            match converge::bounded(bound, &self.me, group, what, call).await {
                 Ok(Ok(v)) => self.volumes = Some(v),
                 Ok(Err(e)) => {
                     report.cluster_error.get_or_insert(e.to_string());

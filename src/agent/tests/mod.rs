@@ -2,10 +2,12 @@
 //! manual clock. `single`: one agent (bootstrap, heartbeats, outages, cost); `pair`: two agents
 //! and `Agent::run`.
 
+mod hung_cluster;
 mod no_watchdog;
 mod pair;
 mod settings;
 mod single;
+mod slow_api;
 
 use super::*;
 use crate::clock::{Clock, ManualClock};
