@@ -6,9 +6,6 @@ use crate::duration::GoDuration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
-use std::time::Duration;
 
 #[path = "model/names.rs"]
 mod names;
@@ -50,12 +47,12 @@ macro_rules! wire_enum {
             /// Every value this attribute may hold, for error messages.
             pub const ALLOWED: &'static [&'static str] = &[$($text),+];
         }
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
-        impl FromStr for $ty {
+        impl std::str::FromStr for $ty {
             type Err = ();
             fn from_str(s: &str) -> Result<Self, ()> {
                 match s { $($text => Ok($ty::$variant),)+ _ => Err(()) }
@@ -63,6 +60,13 @@ macro_rules! wire_enum {
         }
     };
 }
+
+#[path = "model/history.rs"]
+mod history;
+#[path = "model/lock.rs"]
+mod lock;
+pub use history::{HistoryPage, HistoryRecord, HistoryStatus};
+pub use lock::{Lock, LockRequest};
 
 wire_enum!(Health { Ok => "OK", Degraded => "DEGRADED", Error => "ERROR" });
 wire_enum!(ClusterState {
@@ -321,90 +325,6 @@ pub struct ClusterStatus {
     pub fenced: bool,
 }
 
-/// The LOCK record: who drives a transition of the group, until when.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Lock {
-    /// Cluster (agent) holding the lock.
-    pub locked_by: String,
-    /// Why it was taken.
-    pub lock_reason: String,
-    /// When it was first taken.
-    pub acquired_at: Option<DateTime<Utc>>,
-    /// When the lease runs out unless renewed (holder's clock).
-    pub expires_at: DateTime<Utc>,
-    /// Random token that proves ownership of this lease.
-    pub lease_token: String,
-}
-
-/// What a caller asks for when taking or renewing a lock.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LockRequest {
-    /// The cluster (agent) that wants the lock.
-    pub holder: String,
-    /// Why, shown to people.
-    pub reason: String,
-    /// How long the lease lasts from `now`.
-    pub lease: Duration,
-    /// The caller's current time.
-    pub now: DateTime<Utc>,
-}
-
-/// Outcome of a finished, failed or rolled-back transition, stored in `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum HistoryStatus {
-    /// Ownership moved and the target serves.
-    Success,
-    /// The transition failed.
-    Failed,
-    /// The transition was undone before ownership moved.
-    RolledBack,
-    /// The transition was completed without the source's acknowledgement.
-    ForcedComplete,
-}
-
-wire_enum!(HistoryStatus {
-    Success => "SUCCESS",
-    Failed => "FAILED",
-    RolledBack => "ROLLED_BACK",
-    ForcedComplete => "FORCED_COMPLETE",
-});
-
-/// A `HISTORY#` record: one transition, written once and never changed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryRecord {
-    /// Name of the Failover resource, or a generated name for automatic and CLI failovers.
-    pub failover_name: String,
-    /// Cluster that was PRIMARY before.
-    pub source_cluster: String,
-    /// Cluster that was to become PRIMARY.
-    pub target_cluster: String,
-    /// When the transition started; also the record's sort key (with milliseconds).
-    pub start_time: DateTime<Utc>,
-    /// When it ended.
-    pub end_time: Option<DateTime<Utc>>,
-    /// How it ended. Kept as text when another tool wrote a value this tool does not know.
-    pub status: String,
-    /// Why it happened.
-    pub reason: String,
-    /// Seconds the application was not served.
-    pub downtime: Option<u64>,
-    /// Seconds the whole transition took.
-    pub duration: Option<u64>,
-    /// CONSISTENCY or UPTIME (extension attribute `mode`).
-    pub mode: Option<String>,
-    /// True when the controller started it on its own (extension attribute `automatic`).
-    pub automatic: Option<bool>,
-    /// Who asked for it (extension attribute `initiator`).
-    pub initiator: Option<String>,
-    /// A rehearsal by `kubectl failover drill`, copied from the transition (extension attribute
-    /// `drill`, BOOL; false when absent).
-    #[serde(default)]
-    pub drill: bool,
-}
-
 /// Everything needed to decide about a group, read in one consistent pass (history excluded).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -425,15 +345,6 @@ pub struct ClusterMembership {
     pub group: GroupId,
     /// The cluster's record in that group.
     pub status: ClusterStatus,
-}
-
-/// A page of history, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HistoryPage {
-    /// The records on this page, newest first.
-    pub records: Vec<HistoryRecord>,
-    /// Pass this back to get the next (older) page; `None` on the last page.
-    pub next_page: Option<String>,
 }
 
 /// A listing that skipped records it could not read, so one bad item does not hide the rest.
