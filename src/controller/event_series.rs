@@ -108,12 +108,13 @@ pub struct EventPublisher {
 }
 
 impl EventPublisher {
-    /// A publisher reporting as `controller` (reportingController) from `instance`.
+    /// A publisher reporting as `controller` (reportingController) from `instance`, cut to the
+    /// API server's limit ([`reporting_instance`]).
     pub fn new(client: kube::Client, controller: &str, instance: &str) -> EventPublisher {
         EventPublisher {
             client,
             controller: controller.to_string(),
-            instance: instance.to_string(),
+            instance: reporting_instance(instance),
             table: SeriesTable::default(),
         }
     }
@@ -212,9 +213,27 @@ fn reference(r: &ObjectReference, h: &mut DefaultHasher) {
     }
 }
 
+/// The Events' `reportingInstance`: the API server refuses one longer than 128 characters, and
+/// an identity (host name plus suffix) can be longer. Cut on a character boundary.
+pub fn reporting_instance(identity: &str) -> String {
+    let mut end = identity.len().min(128);
+    while !identity.is_char_boundary(end) {
+        end -= 1;
+    }
+    identity[..end].to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_identity_is_cut_to_the_api_servers_limit() {
+        let long = "é".repeat(100);
+        let cut = reporting_instance(&long);
+        assert!(cut.len() <= 128 && long.starts_with(&cut), "{}", cut.len());
+        assert_eq!(reporting_instance("east-7f9c"), "east-7f9c");
+    }
 
     fn event(reason: &str, action: &str) -> Event {
         Event {

@@ -197,11 +197,7 @@ impl Controller {
             || self.settings.cluster_name.clone(),
             |l| l.identity.clone(),
         );
-        let publisher = EventPublisher::new(
-            d.client.clone(),
-            CONTROLLER_NAME,
-            &reporting_instance(&instance),
-        );
+        let publisher = EventPublisher::new(d.client.clone(), CONTROLLER_NAME, &instance);
         let publisher = tokio::spawn(publish_events(events_rx, publisher));
 
         let (lead_tx, mut leading) = watch::channel(self.settings.leader_election.is_none());
@@ -417,26 +413,5 @@ where
     match err {
         ReconcileError::Withdrawal(_) => Action::requeue(groups::WITHDRAWAL_RETRY),
         _ => Action::requeue(Duration::from_secs(5)),
-    }
-}
-
-/// The Events' `reportingInstance`: the API server refuses one longer than 128 characters, and
-/// an identity (host name plus suffix) can be longer. Cut on a character boundary.
-pub fn reporting_instance(identity: &str) -> String {
-    let mut end = identity.len().min(128);
-    while !identity.is_char_boundary(end) {
-        end -= 1;
-    }
-    identity[..end].to_string()
-}
-
-#[cfg(test)]
-mod reporting_tests {
-    #[test]
-    fn a_long_identity_is_cut_to_the_api_servers_limit() {
-        let long = "é".repeat(100);
-        let cut = super::reporting_instance(&long);
-        assert!(cut.len() <= 128 && long.starts_with(&cut), "{}", cut.len());
-        assert_eq!(super::reporting_instance("east-7f9c"), "east-7f9c");
     }
 }
