@@ -132,3 +132,28 @@ pub(super) async fn bounded_tick(agent: &mut GroupAgent) -> TickReport {
         .await
         .expect("a tick ends even when a cluster call never answers")
 }
+
+/// `a` owning and serving on a cluster without a watchdog: the cluster, its fake and its agent.
+pub(super) async fn serving(w: &World) -> (Arc<SimulatedCluster>, Arc<NoWatchdog>, GroupAgent) {
+    let sim = w.cluster("a");
+    let a = NoWatchdog::new(sim.clone());
+    let mut agent = agent_on(w, a.clone(), "a");
+    let _ = bounded_tick(&mut agent).await;
+    w.clock.advance(agent.next_tick_in());
+    let _ = bounded_tick(&mut agent).await;
+    assert!(sim.is_serving(&gid()));
+    (sim, a, agent)
+}
+
+/// Cuts the store off and ticks the agent at its pace until it fences: that tick's report.
+pub(super) async fn cut_off_until_fenced(w: &World, agent: &mut GroupAgent) -> TickReport {
+    w.store.set_partitioned(true);
+    for _ in 0..20 {
+        w.clock.advance(agent.next_tick_in());
+        let r = bounded_tick(agent).await;
+        if r.decision.as_ref().is_some_and(|d| d.role == Role::Fenced) {
+            return r;
+        }
+    }
+    panic!("the cut-off primary never fenced");
+}

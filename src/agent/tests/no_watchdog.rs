@@ -2,7 +2,7 @@
 //! it off. A fresh agent that never reaches the store, a `health()` that never answers and an
 //! `apply` that never answers must not keep it serving past its deadline, nor hold a tick.
 
-use super::hung_cluster::{NoWatchdog, agent_on, bounded_tick};
+use super::hung_cluster::{NoWatchdog, agent_on, bounded_tick, cut_off_until_fenced, serving};
 use super::*;
 use crate::k8s::Action;
 use std::sync::atomic::Ordering;
@@ -260,28 +260,12 @@ async fn a_fresh_agent_whose_health_never_answers_still_writes_its_first_heartbe
 #[tokio::test(start_paused = true)]
 async fn a_fence_whose_network_step_is_refused_still_scales_down_suspends_and_demotes() {
     let w = World::new();
-    let sim = w.cluster("a");
-    let a = NoWatchdog::new(sim.clone());
-    let mut agent = agent_on(&w, a.clone(), "a");
-    let _ = bounded_tick(&mut agent).await;
-    w.clock.advance(agent.next_tick_in());
-    let _ = bounded_tick(&mut agent).await;
-    assert!(sim.is_serving(&gid()));
+    let (_sim, a, mut agent) = serving(&w).await;
     // Cut off, with an admission webhook refusing the Ingress patch (istiod or ingress-nginx
     // down): the fence must still stop the workloads and demote the volumes.
     *a.refuse.lock().unwrap() = Some(Action::NetworkOff);
-    w.store.set_partitioned(true);
     let before = a.applied().len();
-    let mut fenced = None;
-    for _ in 0..10 {
-        w.clock.advance(agent.next_tick_in());
-        let r = bounded_tick(&mut agent).await;
-        if r.decision.as_ref().is_some_and(|d| d.role == Role::Fenced) {
-            fenced = Some(r);
-            break;
-        }
-    }
-    let r = fenced.expect("the cut-off primary fences");
+    let r = cut_off_until_fenced(&w, &mut agent).await;
     assert!(
         r.cluster_error
             .as_deref()

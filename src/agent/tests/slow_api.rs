@@ -2,7 +2,7 @@
 //! fence share one heartbeat interval, so a slow step may use what the quick ones left, and the
 //! fence completes in the tick that starts it instead of retrying the slow step forever.
 
-use super::hung_cluster::{NoWatchdog, agent_on, bounded_tick};
+use super::hung_cluster::{cut_off_until_fenced, serving};
 use super::*;
 use crate::k8s::Action;
 use std::sync::atomic::Ordering;
@@ -12,29 +12,13 @@ const INTERVAL: Duration = Duration::from_secs(1);
 #[tokio::test(start_paused = true)]
 async fn a_fence_whose_scale_down_takes_longer_than_a_quarter_interval_still_completes() {
     let w = World::new();
-    let sim = w.cluster("a");
-    let a = NoWatchdog::new(sim.clone());
-    let mut agent = agent_on(&w, a.clone(), "a");
-    let _ = bounded_tick(&mut agent).await;
-    w.clock.advance(agent.next_tick_in());
-    let _ = bounded_tick(&mut agent).await;
-    assert!(sim.is_serving(&gid()));
+    let (sim, a, mut agent) = serving(&w).await;
 
     // Scaling down answers after 400ms of the 1s interval (CI on bd9e9db: a loaded real
     // control plane took longer than a quarter interval to patch a Deployment); the other
     // steps answer at once. Then the store is cut off and the agent must fence.
     *a.slow.lock().unwrap() = Some((Action::ScaleDown, Duration::from_millis(400)));
-    w.store.set_partitioned(true);
-    let mut fenced = None;
-    for _ in 0..20 {
-        w.clock.advance(agent.next_tick_in());
-        let r = bounded_tick(&mut agent).await;
-        if r.decision.as_ref().is_some_and(|d| d.role == Role::Fenced) {
-            fenced = Some(r);
-            break;
-        }
-    }
-    let r = fenced.expect("the cut-off primary fences");
+    let r = cut_off_until_fenced(&w, &mut agent).await;
     assert_eq!(r.cluster_error, None, "no step ran out of time: {r:?}");
     assert!(r.converged, "the fence completed in its first tick: {r:?}");
     let state = sim.snapshot(&gid()).unwrap();
@@ -48,28 +32,13 @@ async fn a_fence_whose_scale_down_takes_longer_than_a_quarter_interval_still_com
 #[tokio::test(start_paused = true)]
 async fn a_fence_whose_every_step_hangs_gives_each_step_its_quarter_and_ends_within_the_interval() {
     let w = World::new();
-    let sim = w.cluster("a");
-    let a = NoWatchdog::new(sim.clone());
-    let mut agent = agent_on(&w, a.clone(), "a");
-    let _ = bounded_tick(&mut agent).await;
-    w.clock.advance(agent.next_tick_in());
-    let _ = bounded_tick(&mut agent).await;
+    let (_sim, a, mut agent) = serving(&w).await;
 
     // Cut off while the API hangs: a hung NetworkOff must not take the time of the steps
     // after it, and the deactivation must not take longer than the interval.
     a.hang_apply.store(true, Ordering::SeqCst);
-    w.store.set_partitioned(true);
     let cut = a.attempts().len();
-    let mut fenced = false;
-    for _ in 0..20 {
-        w.clock.advance(agent.next_tick_in());
-        let r = bounded_tick(&mut agent).await;
-        if r.decision.as_ref().is_some_and(|d| d.role == Role::Fenced) {
-            fenced = true;
-            break;
-        }
-    }
-    assert!(fenced, "the cut-off primary fences");
+    let _ = cut_off_until_fenced(&w, &mut agent).await;
     let attempts = a.attempts()[cut..].to_vec();
     let first = attempts
         .iter()
