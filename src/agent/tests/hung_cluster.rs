@@ -110,20 +110,7 @@ impl ClusterActions for NoWatchdog {
 }
 
 pub(super) fn agent_on(w: &World, cluster: Arc<NoWatchdog>, owner: &str) -> GroupAgent {
-    let spec = GroupSpec {
-        group: gid(),
-        policy: Default::default(),
-        bootstrap: bootstrap(owner),
-        settings_from_spec: false,
-    };
-    GroupAgent::new(
-        spec,
-        w.store.clone(),
-        cluster,
-        Arc::new(w.clock.clone()),
-        w.sink.clone(),
-    )
-    .unwrap()
+    w.agent_on(cluster, owner)
 }
 
 /// One tick, which must end (in paused tokio time) whatever the cluster or the store do.

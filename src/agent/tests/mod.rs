@@ -66,6 +66,11 @@ impl World {
     }
 
     fn agent(&self, cluster: &Arc<SimulatedCluster>, owner: &str) -> GroupAgent {
+        self.agent_on(cluster.clone(), owner)
+    }
+
+    /// An agent of `owner`'s group on any cluster (a fake that hangs or refuses).
+    fn agent_on(&self, cluster: Arc<dyn crate::k8s::ClusterActions>, owner: &str) -> GroupAgent {
         let spec = GroupSpec {
             group: gid(),
             policy: Default::default(),
@@ -75,7 +80,7 @@ impl World {
         GroupAgent::new(
             spec,
             self.store.clone(),
-            cluster.clone(),
+            cluster,
             Arc::new(self.clock.clone()),
             self.sink.clone(),
         )
