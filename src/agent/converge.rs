@@ -55,7 +55,7 @@ pub(super) async fn bounded<T>(
 ) -> Result<T, String> {
     tokio::time::timeout(bound, call).await.map_err(|_| {
         format!(
-            "cluster {cluster} did not answer in time to {what} for {group} (allowed {bound:?}: {why}); treated as a failed call"
+            "cluster {cluster} did not answer in time to {what} for {group} (allowed {bound:?}: {why}); treated as a failed call and tried again at the next tick"
         )
     })
 }

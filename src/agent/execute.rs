@@ -116,7 +116,7 @@ impl Writer<'_> {
                 }
                 match result? {
                     FlipOutcome::Committed(written) => {
-                        if matches!(intent, Intent::Finish(_)) {
+                        if finish {
                             self.changes.ended(request, self.events);
                         } else {
                             self.changes.config(&written, false, self.events);

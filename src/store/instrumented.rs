@@ -119,14 +119,8 @@ impl InstrumentedStore {
     }
 
     /// Makes every later call of `operation` reach the table and be applied there, but its
-    /// answer never reach the user (`true`), who sees the call time out: a write that landed
-    /// without its caller knowing. Applies to `"flip_ownership"`.
-    pub fn set_reply_lost(&self, operation: &'static str, lost: bool) {
-        self.set_reply_loss(operation, lost.then_some(ReplyLoss::TimedOut));
-    }
-
-    /// How the answers of later calls of `operation` are lost once the call was applied
-    /// (`None`: they are not). Applies to `"flip_ownership"`.
+    /// answer never reach the user, as `loss` says (`None`: answers arrive again): a write that
+    /// landed without its caller knowing. Applies to `"flip_ownership"`.
     pub fn set_reply_loss(&self, operation: &'static str, loss: Option<ReplyLoss>) {
         let mut map = self.replies_lost.lock().unwrap_or_else(|p| p.into_inner());
         match loss {

@@ -3,6 +3,7 @@
 //! is written. A `health()` that never returns can then delay neither the heartbeat nor a fence;
 //! it is reported as a failed read (ERROR health) once its bound has passed.
 
+use super::super::converge;
 use super::GroupAgent;
 use crate::agent::report::TickReport;
 use crate::k8s::{ActionError, HealthReport};
@@ -36,7 +37,8 @@ impl GroupAgent {
                     group: group.to_string(),
                     action: None,
                     message: format!(
-                        "the health read did not answer within {bound:?} (one heartbeat interval, and never past the serving deadline); treated as a failed read"
+                        "the health read did not answer within {bound:?} ({}); treated as a failed read and tried again at the next tick",
+                        converge::CALL_BOUND
                     ),
                 }),
             }

@@ -20,7 +20,8 @@ async fn bounded<T>(
     match tokio::time::timeout(budget, call).await {
         Ok(result) => result.map_err(|e| e.to_string()),
         Err(_) => Err(format!(
-            "the store did not answer in time to {what} (allowed {budget:?}: one heartbeat interval, and never past the serving deadline); treated as a failed call"
+            "the store did not answer in time to {what} (allowed {budget:?}: {}); treated as a failed call and tried again at the next tick",
+            converge::CALL_BOUND
         )),
     }
 }

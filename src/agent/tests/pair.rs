@@ -82,7 +82,10 @@ async fn a_planned_promote_between_two_agents_ticks_fast_and_moves_serving() {
 #[tokio::test]
 async fn a_transition_whose_ending_write_lost_its_answer_is_still_announced_once() {
     let w = World::new();
-    w.store.set_reply_lost("flip_ownership", true);
+    w.store.set_reply_loss(
+        "flip_ownership",
+        Some(crate::store::instrumented::ReplyLoss::TimedOut),
+    );
     promote_b(&w).await;
 }
 
